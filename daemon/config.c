@@ -1,0 +1,144 @@
+#include "daemon/config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "netem/plan.h"
+
+static void usage(FILE *f) {
+        fprintf(f,
+                "Usage: netfaultd [OPTIONS]\n"
+                "Injects network faults (delay, loss, duplicate, corrupt, reorder, rate, blackhole) toward chosen\n"
+                "destinations in this network namespace, driven by a local HTTP/JSON API.\n\n"
+                "  --listen ADDR          HOST:PORT or unix:/path            [NETFAULTD_LISTEN, 127.0.0.1:9700]\n"
+                "  --log-format FORMAT    text or json                        [NETFAULTD_LOG_FORMAT, text]\n"
+                "  --log-level LEVEL      debug, info, warn or error          [NETFAULTD_LOG_LEVEL, info]\n"
+                "  --max-duration SECONDS longest duration_s a fault may ask  [NETFAULTD_MAX_DURATION, 3600]\n"
+                "  --default-duration S   duration_s when a fault gives none  [NETFAULTD_DEFAULT_DURATION, 300]\n"
+                "  --max-faults N         faults active at once (1-%u)       [NETFAULTD_MAX_FAULTS, 64]\n"
+                "  --max-body BYTES       largest request body                [NETFAULTD_MAX_BODY, 1048576]\n"
+                "  --max-connections N    concurrent API connections          [NETFAULTD_MAX_CONNECTIONS, 256]\n"
+                "  -h, --help             this text\n"
+                "  -V, --version          the version\n\n"
+                "Exit codes: 0 stopped cleanly (every fault reverted), 64 bad usage, 69 netlink unavailable,\n"
+                "70 internal error, 71 cannot listen, 77 not permitted (needs CAP_NET_ADMIN).\n",
+                NF_MAX_SLOTS);
+}
+
+static int parse_u32(const char *name, const char *v, uint32_t lo, uint32_t hi, uint32_t *out) {
+        char *end;
+        errno = 0;
+        unsigned long long x = strtoull(v, &end, 10);
+        if (errno || end == v || *end || x < lo || x > hi || v[0] == '-') {
+                fprintf(stderr, "netfaultd: %s: '%s' is not a whole number in %u..%u\n", name, v, lo, hi);
+                return -1;
+        }
+        *out = (uint32_t)x;
+        return 0;
+}
+
+static int apply_opt(struct nf_config *c, int opt, const char *v) {
+        switch (opt) {
+        case 'l':
+                if (strlen(v) >= sizeof(c->listen) || !*v) {
+                        fprintf(stderr, "netfaultd: --listen: '%s' is not an address\n", v);
+                        return -1;
+                }
+                snprintf(c->listen, sizeof(c->listen), "%s", v);
+                return 0;
+        case 'f':
+                if (strcmp(v, "text") == 0)
+                        c->log_format = NF_LOG_TEXT;
+                else if (strcmp(v, "json") == 0)
+                        c->log_format = NF_LOG_JSON;
+                else {
+                        fprintf(stderr, "netfaultd: --log-format: '%s' is not text or json\n", v);
+                        return -1;
+                }
+                return 0;
+        case 'L': {
+                static const char *const names[] = {"debug", "info", "warn", "error"};
+                for (int i = 0; i < 4; i++)
+                        if (strcmp(v, names[i]) == 0) {
+                                c->log_level = (enum nf_log_level)i;
+                                return 0;
+                        }
+                fprintf(stderr, "netfaultd: --log-level: '%s' is not debug, info, warn or error\n", v);
+                return -1;
+        }
+        case 'd':
+                return parse_u32("--max-duration", v, 1, 7 * 24 * 3600, &c->max_duration_s);
+        case 'D':
+                return parse_u32("--default-duration", v, 1, 7 * 24 * 3600, &c->default_duration_s);
+        case 'n':
+                return parse_u32("--max-faults", v, 1, NF_MAX_SLOTS, &c->max_faults);
+        case 'b':
+                return parse_u32("--max-body", v, 1024, 64 * 1024 * 1024, &c->max_body_bytes);
+        case 'c':
+                return parse_u32("--max-connections", v, 1, 65536, &c->max_connections);
+        }
+        return -1;
+}
+
+int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) {
+        static const struct option opts[] = {
+                {"listen", required_argument, NULL, 'l'},          {"log-format", required_argument, NULL, 'f'},
+                {"log-level", required_argument, NULL, 'L'},       {"max-duration", required_argument, NULL, 'd'},
+                {"default-duration", required_argument, NULL, 'D'}, {"max-faults", required_argument, NULL, 'n'},
+                {"max-body", required_argument, NULL, 'b'},        {"max-connections", required_argument, NULL, 'c'},
+                {"help", no_argument, NULL, 'h'},                  {"version", no_argument, NULL, 'V'},
+                {NULL, 0, NULL, 0}};
+        static const struct {
+                const char *env;
+                int opt;
+        } envs[] = {{"NETFAULTD_LISTEN", 'l'},         {"NETFAULTD_LOG_FORMAT", 'f'},
+                    {"NETFAULTD_LOG_LEVEL", 'L'},      {"NETFAULTD_MAX_DURATION", 'd'},
+                    {"NETFAULTD_DEFAULT_DURATION", 'D'}, {"NETFAULTD_MAX_FAULTS", 'n'},
+                    {"NETFAULTD_MAX_BODY", 'b'},       {"NETFAULTD_MAX_CONNECTIONS", 'c'}};
+        int opt;
+
+        *c = (struct nf_config){.log_format = NF_LOG_TEXT,
+                                .log_level = NF_LOG_INFO,
+                                .max_duration_s = 3600,
+                                .default_duration_s = 300,
+                                .max_faults = 64,
+                                .max_body_bytes = 1024 * 1024,
+                                .max_connections = 256};
+        snprintf(c->listen, sizeof(c->listen), "127.0.0.1:9700");
+        *exit_code = NF_EXIT_USAGE;
+
+        for (size_t i = 0; i < sizeof(envs) / sizeof(*envs); i++) {
+                const char *v = getenv(envs[i].env);
+                if (v && *v && apply_opt(c, envs[i].opt, v) < 0) {
+                        fprintf(stderr, "netfaultd: (from %s)\n", envs[i].env);
+                        return -1;
+                }
+        }
+        optind = 1;
+        while ((opt = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+                if (opt == 'h') {
+                        usage(stdout);
+                        *exit_code = NF_EXIT_OK;
+                        return -1;
+                }
+                if (opt == 'V') {
+                        printf("netfaultd %s\n", NETFAULTD_VERSION);
+                        *exit_code = NF_EXIT_OK;
+                        return -1;
+                }
+                if (opt == '?' || apply_opt(c, opt, optarg) < 0) {
+                        fprintf(stderr, "Try 'netfaultd --help'.\n");
+                        return -1;
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "netfaultd: unexpected argument '%s'\nTry 'netfaultd --help'.\n", argv[optind]);
+                return -1;
+        }
+        if (c->default_duration_s > c->max_duration_s)
+                c->default_duration_s = c->max_duration_s;
+        return 0;
+}

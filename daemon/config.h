@@ -1,0 +1,28 @@
+/* Command-line flags, each with an environment-variable twin (flag wins). */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "daemon/log.h"
+
+/* Exit codes (sysexits.h values, so that systemd and shells can tell them apart). */
+#define NF_EXIT_OK 0
+#define NF_EXIT_USAGE 64       /* bad flag or value */
+#define NF_EXIT_UNAVAILABLE 69 /* the kernel's netlink interface could not be opened */
+#define NF_EXIT_SOFTWARE 70    /* internal error */
+#define NF_EXIT_OSERR 71       /* could not listen */
+#define NF_EXIT_NOPERM 77      /* lacks CAP_NET_ADMIN */
+
+struct nf_config {
+        char listen[256];
+        enum nf_log_format log_format;
+        enum nf_log_level log_level;
+        uint32_t max_duration_s;
+        uint32_t default_duration_s;
+        uint32_t max_faults;
+        uint32_t max_body_bytes;
+        uint32_t max_connections;
+};
+
+/* Returns -1 to exit with *exit_code (help and version exit 0, errors exit NF_EXIT_USAGE). */
+int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code);

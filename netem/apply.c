@@ -1,0 +1,345 @@
+#include "netem/apply.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <linux/gen_stats.h>
+#include <linux/if_ether.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "netem/encode.h"
+
+int nf_applier_open(struct nf_applier *a) {
+        int r;
+        *a = (struct nf_applier){0};
+        r = nf_nl_open(&a->nl);
+        if (r < 0)
+                return r;
+        r = nf_world_open(&a->world);
+        if (r < 0)
+                nf_nl_close(&a->nl);
+        return r;
+}
+
+void nf_applier_close(struct nf_applier *a) {
+        nf_world_close(&a->world);
+        nf_nl_close(&a->nl);
+}
+
+static struct nf_hook_use *use_find(struct nf_applier *a, int ifindex, bool create) {
+        for (size_t i = 0; i < a->n_uses; i++)
+                if (a->uses[i].ifindex == ifindex)
+                        return &a->uses[i];
+        if (!create || a->n_uses >= NF_MAX_HOOK_IFACES)
+                return NULL;
+        a->uses[a->n_uses] = (struct nf_hook_use){.ifindex = ifindex};
+        return &a->uses[a->n_uses++];
+}
+
+static void use_drop(struct nf_applier *a, struct nf_hook_use *u) {
+        size_t i = (size_t)(u - a->uses);
+        a->uses[i] = a->uses[--a->n_uses];
+}
+
+static int count_cb(const struct nlmsghdr *nlh, void *data) {
+        (void)nlh;
+        (*(size_t *)data)++;
+        return MNL_CB_OK;
+}
+
+/* How many filters sit at parent (info 0) or at one priority/protocol. */
+static int filters_at(struct nf_applier *a, int ifindex, uint32_t parent, uint32_t info, size_t *n) {
+        char buf[256];
+        *n = 0;
+        struct nlmsghdr *nlh = nf_enc_filter_dump(buf, sizeof(buf), ifindex, parent, info);
+        int r = nf_nl_request(&a->nl, nlh, count_cb, n, NULL);
+        /* No clsact yet means no filters. */
+        return r == -EINVAL || r == -ENOENT ? 0 : r;
+}
+
+static void set_err(struct nf_apply_error *err, int r, const char *extack, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static void set_err(struct nf_apply_error *err, int r, const char *extack, const char *fmt, ...) {
+        va_list ap;
+        if (!err)
+                return;
+        err->err = r;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof(err->message), fmt, ap);
+        va_end(ap);
+        snprintf(err->extack, sizeof(err->extack), "%s", extack ? extack : "");
+}
+
+static const char *dir_name(enum nf_direction d) {
+        return d == NF_DIR_INGRESS ? "ingress" : "egress";
+}
+
+static int preflight(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_error *err) {
+        for (size_t i = 0; i < p->n_links; i++) {
+                const struct nf_plan_link *l = &p->links[i];
+                enum nf_hook_qdisc hook;
+                int r = nf_world_hook_qdisc(&a->world, l->iface.ifindex, &hook);
+                if (r < 0) {
+                        set_err(err, r, NULL, "cannot read the qdiscs of %s", l->iface.name);
+                        return r;
+                }
+                if (hook == NF_HOOK_INGRESS) {
+                        set_err(err, -EEXIST, NULL,
+                                "%s carries an 'ingress' qdisc that is not ours; netfaultd needs clsact there and "
+                                "never replaces what it did not create",
+                                l->iface.name);
+                        return -EEXIST;
+                }
+                if (hook == NF_HOOK_NONE)
+                        continue;
+                for (int v6 = 0; v6 < 2; v6++) {
+                        uint16_t prio = v6 ? l->prio_v6 : l->prio_v4;
+                        uint16_t eth = htons(v6 ? ETH_P_IPV6 : ETH_P_IP);
+                        size_t n;
+                        r = filters_at(a, l->iface.ifindex, nf_hook_parent(l->dir), TC_H_MAKE((uint32_t)prio << 16, eth), &n);
+                        if (r < 0) {
+                                set_err(err, r, NULL, "cannot read the filters of %s", l->iface.name);
+                                return r;
+                        }
+                        if (n > 0) {
+                                set_err(err, -EBUSY, NULL,
+                                        "filter priority %u on %s %s is taken by a filter that is not netfaultd's",
+                                        prio, l->iface.name, dir_name(l->dir));
+                                return -EBUSY;
+                        }
+                }
+        }
+        return 0;
+}
+
+#define QUEUE(nlh_expr, tolerate)                                                                                      \
+        do {                                                                                                           \
+                size_t room_;                                                                                          \
+                void *buf_ = nf_nl_room(&a->nl, &room_);                                                               \
+                struct nlmsghdr *nlh_ = (nlh_expr);                                                                    \
+                (void)buf_;                                                                                            \
+                if (!nlh_) {                                                                                           \
+                        r = -EMSGSIZE;                                                                                 \
+                        goto send_failed;                                                                              \
+                }                                                                                                      \
+                r = nf_nl_queue(&a->nl, nlh_, (tolerate));                                                             \
+                if (r < 0)                                                                                             \
+                        goto send_failed;                                                                              \
+        } while (0)
+
+static const char *request_name(uint16_t type) {
+        switch (type) {
+        case RTM_NEWQDISC:
+                return "creating a qdisc";
+        case RTM_DELQDISC:
+                return "deleting a qdisc";
+        case RTM_NEWTFILTER:
+                return "adding a filter";
+        case RTM_DELTFILTER:
+                return "deleting filters";
+        case RTM_NEWLINK:
+                return "creating or configuring an ifb link";
+        case RTM_DELLINK:
+                return "deleting an ifb link";
+        default:
+                return "a request";
+        }
+}
+
+int nf_apply(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_error *err) {
+        struct nf_nl_error nlerr = {0};
+        int r;
+
+        if (err)
+                *err = (struct nf_apply_error){0};
+        r = preflight(a, p, err);
+        if (r < 0)
+                return r;
+
+        /* Count our users first, so that a rollback through nf_revert() is exactly symmetric. */
+        nf_nl_begin(&a->nl);
+        for (size_t i = 0; i < p->n_links; i++) {
+                const struct nf_plan_link *l = &p->links[i];
+                struct nf_hook_use *u = use_find(a, l->iface.ifindex, true);
+                enum nf_hook_qdisc hook = NF_HOOK_CLSACT;
+                if (!u) {
+                        r = -ENOSPC;
+                        goto send_failed;
+                }
+                if (u->users == 0 && nf_world_hook_qdisc(&a->world, l->iface.ifindex, &hook) == 0 &&
+                    hook == NF_HOOK_NONE) {
+                        u->created_clsact = true;
+                        u->users++;
+                        QUEUE(nf_enc_clsact(buf_, room_, RTM_NEWQDISC, l->iface.ifindex), 0);
+                } else {
+                        u->users++;
+                }
+        }
+        for (size_t i = 0; i < p->n_links; i++) {
+                const struct nf_plan_link *l = &p->links[i];
+                if (l->action != NF_ACTION_REDIRECT)
+                        continue;
+                QUEUE(nf_enc_ifb_add(buf_, room_, l->ifb_name, l->ifb_ifindex), 0);
+                QUEUE(nf_enc_link_up_alias(buf_, room_, l->ifb_ifindex, l->ifb_alias), 0);
+                QUEUE(nf_enc_netem(buf_, room_, l->ifb_ifindex, TC_H_MAKE(NF_QDISC_MAJOR << 16, 0), TC_H_ROOT, &p->netem),
+                      0);
+        }
+        for (size_t i = 0; i < p->n_links; i++) {
+                const struct nf_plan_link *l = &p->links[i];
+                struct nf_action_ref act = {.kind = l->action, .index = l->act_index, .redirect_ifindex = l->ifb_ifindex};
+                for (size_t k = 0; k < p->n_keys; k++) {
+                        const struct nf_filter_key *key = &p->keys[k];
+                        uint16_t prio = key->remote.family == AF_INET6 ? l->prio_v6 : l->prio_v4;
+                        QUEUE(nf_enc_flower(buf_, room_, l->iface.ifindex, nf_hook_parent(l->dir), prio, (uint32_t)k + 1,
+                                            l->dir, key, &act),
+                              0);
+                }
+        }
+        r = nf_nl_end(&a->nl, &nlerr);
+        if (r == 0)
+                return 0;
+        set_err(err, r, nlerr.extack, "the kernel refused %s", request_name(nlerr.msg_type));
+        goto rollback;
+
+send_failed:
+        nf_nl_end(&a->nl, NULL);
+        set_err(err, r, NULL, "sending netlink requests failed");
+rollback:
+        nf_revert(a, p, NULL);
+        return r;
+}
+
+int nf_revert(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_error *err) {
+        struct nf_nl_error nlerr = {0};
+        int r, first = 0;
+        bool has_v4 = p->n_v4 > 0, has_v6 = p->n_keys > p->n_v4;
+
+        if (err)
+                *err = (struct nf_apply_error){0};
+        nf_nl_begin(&a->nl);
+        for (size_t i = 0; i < p->n_links; i++) {
+                const struct nf_plan_link *l = &p->links[i];
+                uint32_t parent = nf_hook_parent(l->dir);
+                /* One request per priority removes every filter of the fault at once. */
+                if (has_v4)
+                        QUEUE(nf_enc_filter_del_prio(buf_, room_, l->iface.ifindex, parent, l->prio_v4, AF_INET), ENOENT);
+                if (has_v6)
+                        QUEUE(nf_enc_filter_del_prio(buf_, room_, l->iface.ifindex, parent, l->prio_v6, AF_INET6), ENOENT);
+        }
+        for (size_t i = 0; i < p->n_links; i++) {
+                const struct nf_plan_link *l = &p->links[i];
+                if (l->action == NF_ACTION_REDIRECT)
+                        QUEUE(nf_enc_link_del(buf_, room_, l->ifb_ifindex), ENODEV);
+        }
+        r = nf_nl_end(&a->nl, &nlerr);
+        if (r < 0) {
+                first = r;
+                set_err(err, r, nlerr.extack, "the kernel refused %s", request_name(nlerr.msg_type));
+        }
+        goto hooks;
+
+send_failed:
+        nf_nl_end(&a->nl, NULL);
+        first = r;
+        set_err(err, r, NULL, "sending netlink requests failed");
+
+hooks:
+        /* A clsact we created goes away with our last fault on that interface, and only if
+         * nobody else attached a filter to it meanwhile. */
+        for (size_t i = 0; i < p->n_links; i++) {
+                struct nf_hook_use *u = use_find(a, p->links[i].iface.ifindex, false);
+                if (!u || u->users == 0)
+                        continue;
+                if (--u->users > 0)
+                        continue;
+                if (u->created_clsact) {
+                        size_t n_eg = 0, n_in = 0;
+                        char buf[256];
+                        if (filters_at(a, u->ifindex, nf_hook_parent(NF_DIR_EGRESS), 0, &n_eg) == 0 &&
+                            filters_at(a, u->ifindex, nf_hook_parent(NF_DIR_INGRESS), 0, &n_in) == 0 && n_eg == 0 &&
+                            n_in == 0) {
+                                struct nlmsghdr *nlh = nf_enc_clsact(buf, sizeof(buf), RTM_DELQDISC, u->ifindex);
+                                r = nf_nl_request(&a->nl, nlh, NULL, NULL, &nlerr);
+                                if (r < 0 && r != -ENOENT && r != -EINVAL && !first) {
+                                        first = r;
+                                        set_err(err, r, nlerr.extack, "the kernel refused deleting clsact");
+                                }
+                        }
+                }
+                use_drop(a, u);
+        }
+        return first;
+}
+
+struct action_stats {
+        uint64_t packets, bytes, drops;
+        bool found;
+};
+
+static void parse_stats_nest(const struct nlattr *stats, struct action_stats *st) {
+        const struct nlattr *attr;
+        mnl_attr_for_each_nested(attr, stats) {
+                uint16_t t = mnl_attr_get_type(attr);
+                const char *v = mnl_attr_get_payload(attr);
+                if (t == TCA_STATS_BASIC && mnl_attr_get_payload_len(attr) >= 12) {
+                        uint64_t bytes;
+                        uint32_t pkts;
+                        memcpy(&bytes, v, 8);
+                        memcpy(&pkts, v + 8, 4);
+                        st->bytes += bytes;
+                        st->packets += pkts;
+                        st->found = true;
+                } else if (t == TCA_STATS_QUEUE && mnl_attr_get_payload_len(attr) >= sizeof(struct gnet_stats_queue)) {
+                        struct gnet_stats_queue q;
+                        memcpy(&q, v, sizeof(q));
+                        st->drops += q.drops;
+                }
+        }
+}
+
+static int action_cb(const struct nlmsghdr *nlh, void *data) {
+        struct action_stats *st = data;
+        const struct nlattr *tab, *act, *attr;
+        if (nlh->nlmsg_type != RTM_NEWACTION)
+                return MNL_CB_OK;
+        mnl_attr_for_each(tab, nlh, sizeof(struct tcamsg)) {
+                if (mnl_attr_get_type(tab) != TCA_ACT_TAB)
+                        continue;
+                mnl_attr_for_each_nested(act, tab) {
+                        mnl_attr_for_each_nested(attr, act) {
+                                if (mnl_attr_get_type(attr) == TCA_ACT_STATS)
+                                        parse_stats_nest(attr, st);
+                        }
+                }
+        }
+        return MNL_CB_OK;
+}
+
+int nf_fault_counters(struct nf_applier *a, const struct nf_plan *p, struct nf_counters *out) {
+        *out = (struct nf_counters){0};
+        for (size_t i = 0; i < p->n_links; i++) {
+                const struct nf_plan_link *l = &p->links[i];
+                char buf[256];
+                struct action_stats st = {0};
+                struct nlmsghdr *nlh =
+                        nf_enc_action_get(buf, sizeof(buf), l->action == NF_ACTION_DROP ? "gact" : "mirred", l->act_index);
+                if (nlh && nf_nl_request(&a->nl, nlh, action_cb, &st, NULL) == 0) {
+                        out->packets += st.packets;
+                        out->bytes += st.bytes;
+                        if (l->action == NF_ACTION_DROP)
+                                out->drops += st.packets;
+                }
+                if (l->action == NF_ACTION_REDIRECT) {
+                        struct nf_qdisc_stats qs;
+                        if (nf_world_qdisc_stats(&a->world, l->ifb_ifindex, TC_H_MAKE(NF_QDISC_MAJOR << 16, 0), &qs) == 0) {
+                                out->drops += qs.drops;
+                                out->delivered += qs.packets;
+                        }
+                }
+        }
+        return 0;
+}

@@ -1,0 +1,46 @@
+/* The applier: turns a plan into netlink requests, all of a fault in one batched transaction,
+ * and undoes it completely when any step fails. It owns the only state that spans faults: which
+ * clsact qdiscs we created and how many of our faults use each. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "netem/links.h"
+#include "netem/nl.h"
+#include "netem/plan.h"
+
+#define NF_MAX_HOOK_IFACES 256
+
+struct nf_hook_use {
+        int ifindex;
+        bool created_clsact;
+        unsigned users;
+};
+
+struct nf_applier {
+        struct nf_nl nl;
+        struct nf_world world;
+        struct nf_hook_use uses[NF_MAX_HOOK_IFACES];
+        size_t n_uses;
+};
+
+struct nf_apply_error {
+        int err;            /* negative errno */
+        char message[256];  /* ours: what we were doing */
+        char extack[NF_NL_EXTACK_LEN]; /* the kernel's, may be empty */
+};
+
+int nf_applier_open(struct nf_applier *a);
+void nf_applier_close(struct nf_applier *a);
+
+/* All or nothing: on failure everything this call created is gone again before it returns. */
+int nf_apply(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_error *err);
+/* Removes everything the plan created; missing objects are not an error. */
+int nf_revert(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_error *err);
+
+struct nf_counters {
+        uint64_t packets, bytes; /* matched by the fault's filters */
+        uint64_t drops;          /* dropped by netem (loss, queue overflow) or the blackhole */
+        uint64_t delivered;      /* sent by netem, duplicates included */
+};
+int nf_fault_counters(struct nf_applier *a, const struct nf_plan *p, struct nf_counters *out);

@@ -1,0 +1,114 @@
+#include "netem/caps.h"
+
+#include <errno.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include "netem/encode.h"
+#include "netem/plan.h"
+
+#define PROBE_IFNAME "nfprobe"
+#define PROBE_IFINDEX (NF_IFB_INDEX_BASE - 1)
+#define PROBE_ACT_INDEX (NF_ACT_INDEX_BASE - 1)
+
+static const struct {
+        const char *name, *kind, *module;
+} table[NF_CAP_COUNT] = {
+        [NF_CAP_LINK_IFB] = {"ifb", "link", "ifb"},
+        [NF_CAP_QDISC_CLSACT] = {"clsact", "qdisc", "sch_ingress"},
+        [NF_CAP_QDISC_NETEM] = {"netem", "qdisc", "sch_netem"},
+        [NF_CAP_CLS_FLOWER] = {"flower", "classifier", "cls_flower"},
+        [NF_CAP_ACT_MIRRED] = {"mirred", "action", "act_mirred"},
+        [NF_CAP_ACT_GACT] = {"gact", "action", "act_gact"},
+};
+
+const char *nf_cap_name(enum nf_cap c) {
+        return table[c].name;
+}
+const char *nf_cap_kind(enum nf_cap c) {
+        return table[c].kind;
+}
+const char *nf_cap_module(enum nf_cap c) {
+        return table[c].module;
+}
+
+static int one(struct nf_nl *nl, struct nlmsghdr *nlh, struct nf_nl_error *e) {
+        return nf_nl_request(nl, nlh, NULL, NULL, e);
+}
+
+static void record(struct nf_caps *c, enum nf_cap cap, int r, const struct nf_nl_error *e) {
+        c->state[cap] = r == 0 ? NF_CAP_YES : NF_CAP_NO;
+        c->err[cap] = r;
+        if (r < 0)
+                snprintf(c->detail[cap], sizeof(c->detail[cap]), "%s", e->extack[0] ? e->extack : strerror(-r));
+}
+
+int nf_caps_probe(struct nf_nl *nl, struct nf_caps *c) {
+        char buf[1024];
+        struct nf_nl_error e;
+        struct utsname u;
+        struct nf_filter_key key = {0};
+        int r;
+
+        *c = (struct nf_caps){0};
+        if (uname(&u) == 0)
+                snprintf(c->kernel, sizeof(c->kernel), "%s %s", u.sysname, u.release);
+
+        /* A probe link left by a daemon that died mid-probe. */
+        one(nl, nf_enc_link_del(buf, sizeof(buf), PROBE_IFINDEX), &e);
+
+        r = one(nl, nf_enc_ifb_add(buf, sizeof(buf), PROBE_IFNAME, PROBE_IFINDEX), &e);
+        record(c, NF_CAP_LINK_IFB, r, &e);
+        if (r < 0)
+                return 0; /* nothing else can be tried without a link of our own */
+        one(nl, nf_enc_link_up_alias(buf, sizeof(buf), PROBE_IFINDEX, NF_LINK_ALIAS_PREFIX "probe"), &e);
+
+        struct nf_netem_params np = {.limit = 1000};
+        r = one(nl, nf_enc_netem(buf, sizeof(buf), PROBE_IFINDEX, TC_H_MAKE(NF_QDISC_MAJOR << 16, 0), TC_H_ROOT, &np),
+                &e);
+        record(c, NF_CAP_QDISC_NETEM, r, &e);
+
+        r = one(nl, nf_enc_clsact(buf, sizeof(buf), RTM_NEWQDISC, PROBE_IFINDEX), &e);
+        record(c, NF_CAP_QDISC_CLSACT, r, &e);
+        if (r == 0) {
+                uint32_t parent = nf_hook_parent(NF_DIR_EGRESS);
+                nf_prefix_parse("192.0.2.1/32", &key.remote);
+                r = one(nl, nf_enc_flower(buf, sizeof(buf), PROBE_IFINDEX, parent, NF_PRIO_BASE, 1, NF_DIR_EGRESS, &key, NULL),
+                        &e);
+                record(c, NF_CAP_CLS_FLOWER, r, &e);
+                if (r == 0) {
+                        /* Actions are tried on flower filters of their own; without flower they stay unknown. */
+                        struct nf_action_ref drop = {.kind = NF_ACTION_DROP, .index = PROBE_ACT_INDEX};
+                        struct nf_action_ref redir = {.kind = NF_ACTION_REDIRECT, .index = PROBE_ACT_INDEX,
+                                                      .redirect_ifindex = PROBE_IFINDEX};
+                        r = one(nl, nf_enc_flower(buf, sizeof(buf), PROBE_IFINDEX, parent, NF_PRIO_BASE, 2, NF_DIR_EGRESS,
+                                                  &key, &drop),
+                                &e);
+                        record(c, NF_CAP_ACT_GACT, r, &e);
+                        r = one(nl, nf_enc_flower(buf, sizeof(buf), PROBE_IFINDEX, parent, NF_PRIO_BASE, 3, NF_DIR_EGRESS,
+                                                  &key, &redir),
+                                &e);
+                        record(c, NF_CAP_ACT_MIRRED, r, &e);
+                }
+        }
+        /* Deleting the link takes its qdiscs, filters and their actions with it. */
+        one(nl, nf_enc_link_del(buf, sizeof(buf), PROBE_IFINDEX), &e);
+        return 0;
+}
+
+int nf_caps_missing(const struct nf_caps *c, const struct nf_spec *s) {
+        static const enum nf_cap blackhole[] = {NF_CAP_QDISC_CLSACT, NF_CAP_CLS_FLOWER, NF_CAP_ACT_GACT};
+        static const enum nf_cap shaped[] = {NF_CAP_QDISC_CLSACT, NF_CAP_CLS_FLOWER, NF_CAP_LINK_IFB,
+                                             NF_CAP_QDISC_NETEM, NF_CAP_ACT_MIRRED};
+        const enum nf_cap *need = s->fx.blackhole ? blackhole : shaped;
+        size_t n = s->fx.blackhole ? sizeof(blackhole) / sizeof(*blackhole) : sizeof(shaped) / sizeof(*shaped);
+        /* Unknown counts as missing only for what it depends on: an action is unknown when flower
+         * is missing, and flower is reported first. */
+        for (size_t i = 0; i < n; i++)
+                if (c->state[need[i]] != NF_CAP_YES)
+                        return (int)need[i];
+        return -1;
+}

@@ -1,0 +1,253 @@
+#include "netem/cidr.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+unsigned nf_family_bits(int family) {
+        return family == AF_INET ? 32 : 128;
+}
+
+static nf_u128 host_mask(int family, unsigned len) {
+        unsigned bits = nf_family_bits(family);
+        unsigned host = bits - len;
+        if (host == 0)
+                return 0;
+        if (host >= 128)
+                return ~(nf_u128)0;
+        return (((nf_u128)1) << host) - 1;
+}
+
+nf_u128 nf_prefix_first(const struct nf_prefix *p) {
+        return p->addr;
+}
+
+nf_u128 nf_prefix_last(const struct nf_prefix *p) {
+        return p->addr | host_mask(p->family, p->len);
+}
+
+int nf_prefix_parse(const char *s, struct nf_prefix *out) {
+        char buf[NF_PREFIX_STRLEN + 8];
+        const char *slash;
+        size_t alen;
+        unsigned char bytes[16];
+        int family;
+        unsigned len;
+
+        if (!s || !*s)
+                return -EINVAL;
+        slash = strchr(s, '/');
+        alen = slash ? (size_t)(slash - s) : strlen(s);
+        if (alen == 0 || alen >= sizeof(buf))
+                return -EINVAL;
+        memcpy(buf, s, alen);
+        buf[alen] = '\0';
+
+        if (inet_pton(AF_INET, buf, bytes) == 1)
+                family = AF_INET;
+        else if (inet_pton(AF_INET6, buf, bytes) == 1)
+                family = AF_INET6;
+        else
+                return -EINVAL;
+
+        len = nf_family_bits(family);
+        if (slash) {
+                const char *d = slash + 1;
+                unsigned v = 0;
+                if (!*d || strlen(d) > 3)
+                        return -EINVAL;
+                for (; *d; d++) {
+                        if (*d < '0' || *d > '9')
+                                return -EINVAL;
+                        v = v * 10 + (unsigned)(*d - '0');
+                }
+                if (v > len)
+                        return -EINVAL;
+                len = v;
+        }
+
+        nf_u128 a = 0;
+        for (unsigned i = 0; i < nf_family_bits(family) / 8; i++)
+                a = (a << 8) | bytes[i];
+        out->family = (uint8_t)family;
+        out->len = (uint8_t)len;
+        out->addr = a & ~host_mask(family, len);
+        return 0;
+}
+
+void nf_prefix_addr_bytes(const struct nf_prefix *p, uint8_t out[16]) {
+        unsigned n = nf_family_bits(p->family) / 8;
+        nf_u128 a = p->addr;
+        memset(out, 0, 16);
+        for (unsigned i = 0; i < n; i++) {
+                out[n - 1 - i] = (uint8_t)(a & 0xff);
+                a >>= 8;
+        }
+}
+
+void nf_prefix_mask_bytes(const struct nf_prefix *p, uint8_t out[16]) {
+        unsigned n = nf_family_bits(p->family) / 8;
+        nf_u128 m = ~host_mask(p->family, p->len);
+        memset(out, 0, 16);
+        for (unsigned i = 0; i < n; i++) {
+                out[n - 1 - i] = (uint8_t)(m & 0xff);
+                m >>= 8;
+        }
+}
+
+char *nf_prefix_format(const struct nf_prefix *p, char *buf, size_t len) {
+        uint8_t bytes[16];
+        char a[INET6_ADDRSTRLEN];
+        nf_prefix_addr_bytes(p, bytes);
+        if (!inet_ntop(p->family, bytes, a, sizeof(a)))
+                snprintf(a, sizeof(a), "?");
+        snprintf(buf, len, "%s/%u", a, p->len);
+        return buf;
+}
+
+bool nf_prefix_overlaps(const struct nf_prefix *a, const struct nf_prefix *b) {
+        if (a->family != b->family)
+                return false;
+        return nf_prefix_first(a) <= nf_prefix_last(b) && nf_prefix_first(b) <= nf_prefix_last(a);
+}
+
+bool nf_prefix_contains(const struct nf_prefix *outer, const struct nf_prefix *inner) {
+        return outer->family == inner->family && outer->len <= inner->len &&
+               nf_prefix_first(outer) <= nf_prefix_first(inner) && nf_prefix_last(inner) <= nf_prefix_last(outer);
+}
+
+static int prefix_cmp(const void *x, const void *y) {
+        const struct nf_prefix *a = x, *b = y;
+        if (a->family != b->family)
+                return a->family < b->family ? -1 : 1;
+        if (a->addr != b->addr)
+                return a->addr < b->addr ? -1 : 1;
+        /* Shorter (wider) first, so that a containing prefix precedes what it contains. */
+        if (a->len != b->len)
+                return a->len < b->len ? -1 : 1;
+        return 0;
+}
+
+void nf_prefix_set_normalize(struct nf_prefix *v, size_t *n) {
+        size_t out = 0;
+        if (*n == 0)
+                return;
+        qsort(v, *n, sizeof(*v), prefix_cmp);
+        for (size_t i = 0; i < *n; i++) {
+                /* Prefixes either nest or are disjoint; after sorting, anything that overlaps the
+                 * last kept one is contained in it. */
+                if (out > 0 && nf_prefix_overlaps(&v[out - 1], &v[i]))
+                        continue;
+                v[out++] = v[i];
+        }
+        *n = out;
+}
+
+struct subtract_ctx {
+        struct nf_prefix *out;
+        size_t n, cap, max;
+};
+
+static int emit(struct subtract_ctx *c, const struct nf_prefix *p) {
+        if (c->n >= c->max)
+                return -E2BIG;
+        if (c->n == c->cap) {
+                size_t cap = c->cap ? c->cap * 2 : 16;
+                struct nf_prefix *o = realloc(c->out, cap * sizeof(*o));
+                if (!o)
+                        return -ENOMEM;
+                c->out = o;
+                c->cap = cap;
+        }
+        c->out[c->n++] = *p;
+        return 0;
+}
+
+/* Emits p minus excl[lo..hi), where excl is sorted and disjoint. */
+static int subtract_one(struct subtract_ctx *c, const struct nf_prefix *p, const struct nf_prefix *excl, size_t lo,
+                        size_t hi) {
+        /* Narrow to the excludes that overlap p. */
+        while (lo < hi && !(excl[lo].family == p->family && nf_prefix_last(&excl[lo]) >= nf_prefix_first(p)))
+                lo++;
+        while (hi > lo && !(excl[hi - 1].family == p->family && nf_prefix_first(&excl[hi - 1]) <= nf_prefix_last(p)))
+                hi--;
+        if (lo >= hi)
+                return emit(c, p);
+        for (size_t i = lo; i < hi; i++)
+                if (nf_prefix_contains(&excl[i], p))
+                        return 0;
+        /* Some exclude lies strictly inside p: split p in two halves and recurse. */
+        struct nf_prefix left = *p, right = *p;
+        unsigned host = nf_family_bits(p->family) - p->len - 1;
+        left.len = right.len = (uint8_t)(p->len + 1);
+        right.addr = p->addr | (((nf_u128)1) << host);
+        int r = subtract_one(c, &left, excl, lo, hi);
+        if (r < 0)
+                return r;
+        return subtract_one(c, &right, excl, lo, hi);
+}
+
+static size_t lower_bound(const struct nf_prefix *excl, size_t ne, const struct nf_prefix *p) {
+        size_t lo = 0, hi = ne;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                const struct nf_prefix *e = &excl[mid];
+                bool before = e->family < p->family ||
+                              (e->family == p->family && nf_prefix_last(e) < nf_prefix_first(p));
+                if (before)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}
+
+int nf_prefix_set_subtract(const struct nf_prefix *targets, size_t nt, const struct nf_prefix *excl, size_t ne,
+                           size_t max_out, struct nf_prefix **out, size_t *out_n) {
+        struct subtract_ctx c = {.max = max_out};
+        int r = 0;
+        for (size_t i = 0; i < nt; i++) {
+                size_t lo = lower_bound(excl, ne, &targets[i]);
+                size_t hi = lo;
+                while (hi < ne && excl[hi].family == targets[i].family &&
+                       nf_prefix_first(&excl[hi]) <= nf_prefix_last(&targets[i]))
+                        hi++;
+                r = subtract_one(&c, &targets[i], excl, lo, hi);
+                if (r < 0)
+                        goto fail;
+        }
+        *out = c.out;
+        *out_n = c.n;
+        return 0;
+fail:
+        free(c.out);
+        return r;
+}
+
+bool nf_prefix_sets_intersect(const struct nf_prefix *a, size_t na, const struct nf_prefix *b, size_t nb, size_t *ia,
+                              size_t *ib) {
+        size_t i = 0, j = 0;
+        while (i < na && j < nb) {
+                if (nf_prefix_overlaps(&a[i], &b[j])) {
+                        if (ia)
+                                *ia = i;
+                        if (ib)
+                                *ib = j;
+                        return true;
+                }
+                /* Advance whichever ends first. */
+                if (a[i].family != b[j].family) {
+                        if (a[i].family < b[j].family)
+                                i++;
+                        else
+                                j++;
+                } else if (nf_prefix_last(&a[i]) < nf_prefix_last(&b[j])) {
+                        i++;
+                } else {
+                        j++;
+                }
+        }
+        return false;
+}

@@ -1,0 +1,264 @@
+#include "netem/encode.h"
+
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_ether.h>
+#include <linux/if_link.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+#include <linux/tc_act/tc_gact.h>
+#include <linux/tc_act/tc_mirred.h>
+#include <net/if.h>
+#include <string.h>
+
+#include "netem/distrib.h"
+
+uint32_t nf_hook_parent(enum nf_direction dir) {
+        return TC_H_MAKE(TC_H_CLSACT, dir == NF_DIR_INGRESS ? TC_H_MIN_INGRESS : TC_H_MIN_EGRESS);
+}
+
+/* tc opens nests without NLA_F_NESTED (libmnl sets it); we follow tc so that the bytes match. */
+static struct nlattr *nest_start(struct nlmsghdr *nlh, size_t buflen, uint16_t type) {
+        struct nlattr *start = mnl_nlmsg_get_payload_tail(nlh);
+        if (!mnl_attr_put_check(nlh, buflen, type, 0, NULL))
+                return NULL;
+        return start;
+}
+
+static void nest_end(struct nlmsghdr *nlh, struct nlattr *start) {
+        start->nla_len = (uint16_t)((char *)mnl_nlmsg_get_payload_tail(nlh) - (char *)start);
+}
+
+static struct nlmsghdr *tc_header(void *buf, size_t buflen, uint16_t type, uint16_t flags, int ifindex,
+                                  uint32_t handle, uint32_t parent, uint32_t info) {
+        if (buflen < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct tcmsg)))
+                return NULL;
+        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+        nlh->nlmsg_type = type;
+        nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+        struct tcmsg *t = mnl_nlmsg_put_extra_header(nlh, sizeof(*t));
+        t->tcm_family = AF_UNSPEC;
+        t->tcm_ifindex = ifindex;
+        t->tcm_handle = handle;
+        t->tcm_parent = parent;
+        t->tcm_info = info;
+        return nlh;
+}
+
+struct nlmsghdr *nf_enc_clsact(void *buf, size_t buflen, uint16_t type, int ifindex) {
+        uint16_t flags = type == RTM_NEWQDISC ? (NLM_F_CREATE | NLM_F_EXCL) : 0;
+        struct nlmsghdr *nlh =
+                tc_header(buf, buflen, type, flags, ifindex, TC_H_MAKE(TC_H_CLSACT, 0), TC_H_CLSACT, 0);
+        if (!nlh || !mnl_attr_put_strz_check(nlh, buflen, TCA_KIND, "clsact"))
+                return NULL;
+        return nlh;
+}
+
+struct nlmsghdr *nf_enc_netem(void *buf, size_t buflen, int ifindex, uint32_t handle, uint32_t parent,
+                              const struct nf_netem_params *p) {
+        struct nlmsghdr *nlh =
+                tc_header(buf, buflen, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, ifindex, handle, parent, 0);
+        struct tc_netem_qopt q = {
+                .latency = nf_ns_to_ticks(p->latency_ns),
+                .limit = p->limit,
+                .loss = p->loss,
+                .gap = p->gap,
+                .duplicate = p->duplicate,
+                .jitter = nf_ns_to_ticks(p->jitter_ns),
+        };
+        struct nlattr *opt;
+        const int16_t *dist = nf_dist_table(p->dist);
+
+        if (!nlh || !mnl_attr_put_strz_check(nlh, buflen, TCA_KIND, "netem"))
+                return NULL;
+        /* netem's TCA_OPTIONS is not a nest: the fixed qopt struct comes first and the
+         * TCA_NETEM_* attributes follow it inside the same length. */
+        opt = mnl_nlmsg_get_payload_tail(nlh);
+        if (!mnl_attr_put_check(nlh, buflen, TCA_OPTIONS, sizeof(q), &q))
+                return NULL;
+        /* Only what is set is sent, as tc does: the qdisc is always created fresh, never changed
+         * (a change would keep absent CORR/REORDER/CORRUPT/RATE from before). */
+        if (p->delay_corr || p->loss_corr || p->dup_corr) {
+                struct tc_netem_corr c = {p->delay_corr, p->loss_corr, p->dup_corr};
+                if (!mnl_attr_put_check(nlh, buflen, TCA_NETEM_CORR, sizeof(c), &c))
+                        return NULL;
+        }
+        if (p->reorder_prob) {
+                struct tc_netem_reorder r = {p->reorder_prob, p->reorder_corr};
+                if (!mnl_attr_put_check(nlh, buflen, TCA_NETEM_REORDER, sizeof(r), &r))
+                        return NULL;
+        }
+        if (p->corrupt_prob) {
+                struct tc_netem_corrupt c = {p->corrupt_prob, p->corrupt_corr};
+                if (!mnl_attr_put_check(nlh, buflen, TCA_NETEM_CORRUPT, sizeof(c), &c))
+                        return NULL;
+        }
+        if (p->rate_bytes) {
+                struct tc_netem_rate r = {0};
+                if (p->rate_bytes >= (1ULL << 32)) {
+                        if (!mnl_attr_put_u64_check(nlh, buflen, TCA_NETEM_RATE64, p->rate_bytes))
+                                return NULL;
+                        r.rate = ~0U;
+                } else {
+                        r.rate = (uint32_t)p->rate_bytes;
+                }
+                if (!mnl_attr_put_check(nlh, buflen, TCA_NETEM_RATE, sizeof(r), &r))
+                        return NULL;
+        }
+        if (dist && !mnl_attr_put_check(nlh, buflen, TCA_NETEM_DELAY_DIST, NF_DIST_TABLE_LEN * sizeof(int16_t), dist))
+                return NULL;
+        /* The 32-bit tick fields top out near 275 s; beyond that the 64-bit ns attributes carry the
+         * value (tc does the same). */
+        if (q.latency == UINT32_MAX && !mnl_attr_put_u64_check(nlh, buflen, TCA_NETEM_LATENCY64, (uint64_t)p->latency_ns))
+                return NULL;
+        if (q.jitter == UINT32_MAX && !mnl_attr_put_u64_check(nlh, buflen, TCA_NETEM_JITTER64, (uint64_t)p->jitter_ns))
+                return NULL;
+        nest_end(nlh, opt);
+        return nlh;
+}
+
+static bool put_action(struct nlmsghdr *nlh, size_t buflen, const struct nf_action_ref *a) {
+        struct nlattr *acts, *act, *opts;
+        if (!(acts = nest_start(nlh, buflen, TCA_FLOWER_ACT)) || !(act = nest_start(nlh, buflen, 1)))
+                return false;
+        if (a->kind == NF_ACTION_DROP) {
+                struct tc_gact g = {.index = a->index, .action = TC_ACT_SHOT};
+                if (!mnl_attr_put_strz_check(nlh, buflen, TCA_ACT_KIND, "gact") ||
+                    !(opts = mnl_attr_nest_start_check(nlh, buflen, TCA_ACT_OPTIONS)) ||
+                    !mnl_attr_put_check(nlh, buflen, TCA_GACT_PARMS, sizeof(g), &g))
+                        return false;
+        } else {
+                struct tc_mirred m = {.index = a->index,
+                                      .action = TC_ACT_STOLEN,
+                                      .eaction = TCA_EGRESS_REDIR,
+                                      .ifindex = (uint32_t)a->redirect_ifindex};
+                if (!mnl_attr_put_strz_check(nlh, buflen, TCA_ACT_KIND, "mirred") ||
+                    !(opts = mnl_attr_nest_start_check(nlh, buflen, TCA_ACT_OPTIONS)) ||
+                    !mnl_attr_put_check(nlh, buflen, TCA_MIRRED_PARMS, sizeof(m), &m))
+                        return false;
+        }
+        mnl_attr_nest_end(nlh, opts);
+        nest_end(nlh, act);
+        nest_end(nlh, acts);
+        return true;
+}
+
+struct nlmsghdr *nf_enc_flower(void *buf, size_t buflen, int ifindex, uint32_t parent, uint16_t prio, uint32_t handle,
+                               enum nf_direction dir, const struct nf_filter_key *k, const struct nf_action_ref *a) {
+        bool v6 = k->remote.family == AF_INET6;
+        uint16_t eth = htons(v6 ? ETH_P_IPV6 : ETH_P_IP);
+        bool egress = dir != NF_DIR_INGRESS;
+        struct nlmsghdr *nlh = tc_header(buf, buflen, RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL, ifindex, handle,
+                                         parent, TC_H_MAKE((uint32_t)prio << 16, eth));
+        uint8_t addr[16], mask[16];
+        size_t alen = v6 ? 16 : 4;
+        struct nlattr *opt;
+
+        if (!nlh || !mnl_attr_put_strz_check(nlh, buflen, TCA_KIND, "flower") ||
+            !(opt = nest_start(nlh, buflen, TCA_OPTIONS)))
+                return NULL;
+        if (k->ip_proto && !mnl_attr_put_u8_check(nlh, buflen, TCA_FLOWER_KEY_IP_PROTO, k->ip_proto))
+                return NULL;
+        /* The remote side: destination on egress, source on ingress. */
+        nf_prefix_addr_bytes(&k->remote, addr);
+        nf_prefix_mask_bytes(&k->remote, mask);
+        if (!mnl_attr_put_check(nlh, buflen,
+                                v6 ? (egress ? TCA_FLOWER_KEY_IPV6_DST : TCA_FLOWER_KEY_IPV6_SRC)
+                                   : (egress ? TCA_FLOWER_KEY_IPV4_DST : TCA_FLOWER_KEY_IPV4_SRC),
+                                alen, addr) ||
+            !mnl_attr_put_check(nlh, buflen,
+                                v6 ? (egress ? TCA_FLOWER_KEY_IPV6_DST_MASK : TCA_FLOWER_KEY_IPV6_SRC_MASK)
+                                   : (egress ? TCA_FLOWER_KEY_IPV4_DST_MASK : TCA_FLOWER_KEY_IPV4_SRC_MASK),
+                                alen, mask))
+                return NULL;
+        if (k->port.lo && k->port.lo == k->port.hi) {
+                uint16_t type = k->ip_proto == IPPROTO_UDP ? (egress ? TCA_FLOWER_KEY_UDP_DST : TCA_FLOWER_KEY_UDP_SRC)
+                                                           : (egress ? TCA_FLOWER_KEY_TCP_DST : TCA_FLOWER_KEY_TCP_SRC);
+                if (!mnl_attr_put_u16_check(nlh, buflen, type, htons(k->port.lo)))
+                        return NULL;
+        } else if (k->port.lo || k->port.hi) {
+                if (!mnl_attr_put_u16_check(nlh, buflen, egress ? TCA_FLOWER_KEY_PORT_DST_MIN : TCA_FLOWER_KEY_PORT_SRC_MIN,
+                                            htons(k->port.lo)) ||
+                    !mnl_attr_put_u16_check(nlh, buflen, egress ? TCA_FLOWER_KEY_PORT_DST_MAX : TCA_FLOWER_KEY_PORT_SRC_MAX,
+                                            htons(k->port.hi)))
+                        return NULL;
+        }
+        if (a && !put_action(nlh, buflen, a))
+                return NULL;
+        /* Never offloaded: a NIC's flower offload would bypass our ifb and netem. */
+        if (!mnl_attr_put_u32_check(nlh, buflen, TCA_FLOWER_FLAGS, TCA_CLS_FLAGS_SKIP_HW) ||
+            !mnl_attr_put_u16_check(nlh, buflen, TCA_FLOWER_KEY_ETH_TYPE, eth))
+                return NULL;
+        nest_end(nlh, opt);
+        return nlh;
+}
+
+struct nlmsghdr *nf_enc_filter_dump(void *buf, size_t buflen, int ifindex, uint32_t parent, uint32_t info) {
+        return tc_header(buf, buflen, RTM_GETTFILTER, NLM_F_DUMP, ifindex, 0, parent, info);
+}
+
+struct nlmsghdr *nf_enc_filter_del_prio(void *buf, size_t buflen, int ifindex, uint32_t parent, uint16_t prio,
+                                        int family) {
+        uint16_t eth = htons(family == AF_INET6 ? ETH_P_IPV6 : ETH_P_IP);
+        return tc_header(buf, buflen, RTM_DELTFILTER, 0, ifindex, 0, parent, TC_H_MAKE((uint32_t)prio << 16, eth));
+}
+
+static struct nlmsghdr *link_header(void *buf, size_t buflen, uint16_t type, uint16_t flags, int ifindex) {
+        if (buflen < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct ifinfomsg)))
+                return NULL;
+        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+        nlh->nlmsg_type = type;
+        nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+        struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+        ifi->ifi_family = AF_UNSPEC;
+        ifi->ifi_index = ifindex;
+        return nlh;
+}
+
+struct nlmsghdr *nf_enc_ifb_add(void *buf, size_t buflen, const char *name, int ifindex) {
+        /* We choose the ifindex ourselves (from a range of ours) so that the netem qdisc and the
+         * redirecting filters can go in the same batch without asking the kernel first. */
+        struct nlmsghdr *nlh = link_header(buf, buflen, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, ifindex);
+        struct nlattr *info;
+        if (!nlh || !mnl_attr_put_strz_check(nlh, buflen, IFLA_IFNAME, name) ||
+            !(info = nest_start(nlh, buflen, IFLA_LINKINFO)) ||
+            !mnl_attr_put_strz_check(nlh, buflen, IFLA_INFO_KIND, "ifb"))
+                return NULL;
+        nest_end(nlh, info);
+        return nlh;
+}
+
+struct nlmsghdr *nf_enc_link_up_alias(void *buf, size_t buflen, int ifindex, const char *alias) {
+        struct nlmsghdr *nlh = link_header(buf, buflen, RTM_NEWLINK, 0, ifindex);
+        if (!nlh)
+                return NULL;
+        struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+        ifi->ifi_flags = IFF_UP;
+        ifi->ifi_change = IFF_UP;
+        if (alias && !mnl_attr_put_strz_check(nlh, buflen, IFLA_IFALIAS, alias))
+                return NULL;
+        return nlh;
+}
+
+struct nlmsghdr *nf_enc_link_del(void *buf, size_t buflen, int ifindex) {
+        return link_header(buf, buflen, RTM_DELLINK, 0, ifindex);
+}
+
+struct nlmsghdr *nf_enc_action_get(void *buf, size_t buflen, const char *kind, uint32_t index) {
+        if (buflen < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct tcamsg)))
+                return NULL;
+        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+        nlh->nlmsg_type = RTM_GETACTION;
+        nlh->nlmsg_flags = NLM_F_REQUEST;
+        struct tcamsg *t = mnl_nlmsg_put_extra_header(nlh, sizeof(*t));
+        t->tca_family = AF_UNSPEC;
+        struct nlattr *tab, *act;
+        if (!(tab = nest_start(nlh, buflen, TCA_ACT_TAB)) || !(act = nest_start(nlh, buflen, 1)) ||
+            !mnl_attr_put_strz_check(nlh, buflen, TCA_ACT_KIND, kind) ||
+            !mnl_attr_put_u32_check(nlh, buflen, TCA_ACT_INDEX, index))
+                return NULL;
+        nest_end(nlh, act);
+        nest_end(nlh, tab);
+        return nlh;
+}

@@ -1,0 +1,41 @@
+/* Netlink message builders for the tc objects and links we own. Each writes one complete request
+ * into buf (at most buflen bytes) and returns it, or NULL when it does not fit. The byte layout
+ * follows iproute2's tc and ip for the same command (tests/unit/test-encode.c compares them with
+ * fixtures recorded from tc). Sequence numbers and NLM_F_ACK are the caller's (nl.c). */
+#pragma once
+#include <linux/netlink.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netem/plan.h"
+#include "netem/units.h"
+
+/* Qdiscs */
+struct nlmsghdr *nf_enc_clsact(void *buf, size_t buflen, uint16_t type, int ifindex);
+struct nlmsghdr *nf_enc_netem(void *buf, size_t buflen, int ifindex, uint32_t handle, uint32_t parent,
+                              const struct nf_netem_params *p);
+
+/* Filters. parent is the clsact hook (egress or ingress). */
+struct nf_action_ref {
+        enum nf_action_kind kind;
+        uint32_t index;     /* shared by every filter of one fault on one link */
+        int redirect_ifindex; /* NF_ACTION_REDIRECT */
+};
+struct nlmsghdr *nf_enc_flower(void *buf, size_t buflen, int ifindex, uint32_t parent, uint16_t prio, uint32_t handle,
+                               enum nf_direction dir, const struct nf_filter_key *k, const struct nf_action_ref *a);
+/* a may be NULL: a filter without actions (used by the capability probe). */
+/* A dump of the filters at parent; info selects one priority/protocol (tcf_chain_dump honours it). */
+struct nlmsghdr *nf_enc_filter_dump(void *buf, size_t buflen, int ifindex, uint32_t parent, uint32_t info);
+/* Deletes every filter of one priority and protocol (the whole classifier instance). */
+struct nlmsghdr *nf_enc_filter_del_prio(void *buf, size_t buflen, int ifindex, uint32_t parent, uint16_t prio,
+                                        int family);
+
+/* Links */
+struct nlmsghdr *nf_enc_ifb_add(void *buf, size_t buflen, const char *name, int ifindex);
+struct nlmsghdr *nf_enc_link_up_alias(void *buf, size_t buflen, int ifindex, const char *alias);
+struct nlmsghdr *nf_enc_link_del(void *buf, size_t buflen, int ifindex);
+
+/* Action statistics request (RTM_GETACTION for one kind and index). */
+struct nlmsghdr *nf_enc_action_get(void *buf, size_t buflen, const char *kind, uint32_t index);
+
+uint32_t nf_hook_parent(enum nf_direction dir);

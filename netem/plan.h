@@ -1,0 +1,84 @@
+/* The planner: a pure function from a validated fault (and the interfaces it applies to) to the
+ * exact tc objects that realise it. No I/O here; the applier turns a plan into netlink.
+ *
+ * Shape, per interface and direction (measured in ../shared/notes/kernel-lab.md):
+ *   clsact on the interface (created only if absent; the root qdisc is never touched)
+ *   + one flower filter per (prefix, port range) at our reserved priority, whose action is
+ *     a shared mirred redirect to an ifb link of ours carrying the fault's netem qdisc,
+ *     or, for a blackhole, a shared gact drop (no ifb at all).
+ * flower hashes per distinct mask, so the per-packet cost does not grow with the number of
+ * targets; excludes are subtracted from targets here, which keeps one fault's prefixes disjoint
+ * and lets faults that exclude each other's ranges coexist. */
+#pragma once
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netem/cidr.h"
+#include "netem/spec.h"
+#include "netem/units.h"
+
+/* Marks of ownership: everything we create carries one of these. */
+#define NF_PRIO_BASE 0xFD00u     /* filter priority of slot s: NF_PRIO_BASE + 2s (IPv4), +1 (IPv6) */
+#define NF_MAX_SLOTS 128u        /* concurrent faults per daemon */
+#define NF_QDISC_MAJOR 0x4e46u   /* "NF": major handle of the netem qdisc on our ifb links */
+#define NF_ACT_INDEX_BASE 0x4e460000u /* shared action index of slot s: base + 4s + dir */
+#define NF_IFB_PREFIX "nf"       /* ifb link of slot s on ifindex i: nf{e|i}<s>.<i> */
+#define NF_IFB_INDEX_BASE 0x4e460000 /* ifindex of our ifb links: base + 64s + link number */
+#define NF_LINK_ALIAS_PREFIX "netfaultd:"
+
+struct nf_iface {
+        int ifindex;
+        char name[IF_NAMESIZE];
+};
+
+struct nf_filter_key {
+        struct nf_prefix remote;   /* destination on egress, source on ingress */
+        uint8_t ip_proto;          /* 0: any */
+        struct nf_port_range port; /* 0-0: any; remote port */
+};
+
+enum nf_action_kind { NF_ACTION_REDIRECT, NF_ACTION_DROP };
+
+struct nf_plan_link {
+        struct nf_iface iface;
+        enum nf_direction dir; /* NF_DIR_EGRESS or NF_DIR_INGRESS, never both */
+        uint16_t prio_v4, prio_v6;
+        uint32_t act_index;
+        enum nf_action_kind action;
+        char ifb_name[IF_NAMESIZE]; /* for NF_ACTION_REDIRECT */
+        int ifb_ifindex;
+        char ifb_alias[64];
+};
+
+struct nf_plan {
+        unsigned slot;
+        struct nf_netem_params netem;
+        struct nf_filter_key *keys; /* IPv4 keys first, then IPv6 */
+        size_t n_keys, n_v4;
+        struct nf_plan_link *links;
+        size_t n_links;
+};
+
+/* Targets minus excludes, as the set the fault really covers. -E2BIG past max_out. */
+int nf_spec_effective(const struct nf_spec *s, size_t max_out, struct nf_prefix **out, size_t *n);
+
+/* Builds the plan of a fault in slot `slot` over the given interfaces. -E2BIG when the fault would
+ * need more than NF_MAX_FILTERS_PER_FAULT filters, -ERANGE for a bad slot. */
+int nf_plan_build(const struct nf_spec *s, const char *fault_id, const struct nf_prefix *eff, size_t n_eff,
+                  unsigned slot, const struct nf_iface *ifaces, size_t n_ifaces, struct nf_plan *out);
+void nf_plan_free(struct nf_plan *p);
+
+/* Whether two faults could match the same packet on the same interface and direction. */
+struct nf_fault_scope {
+        const struct nf_spec *spec;
+        const struct nf_prefix *eff;
+        size_t n_eff;
+        const struct nf_iface *ifaces;
+        size_t n_ifaces;
+};
+bool nf_scopes_overlap(const struct nf_fault_scope *a, const struct nf_fault_scope *b, char *why, size_t why_len);
+
+uint16_t nf_slot_prio(unsigned slot, int family);
+bool nf_prio_is_ours(uint16_t prio);

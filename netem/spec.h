@@ -1,0 +1,61 @@
+/* A fault as the user asked for it, validated and normalised, in API units (ms, percent, kbit).
+ * Conversion to kernel units happens once, in units.c. */
+#pragma once
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netem/cidr.h"
+
+enum nf_proto { NF_PROTO_ALL, NF_PROTO_TCP, NF_PROTO_UDP, NF_PROTO_ICMP };
+enum nf_dist { NF_DIST_UNIFORM, NF_DIST_NORMAL, NF_DIST_PARETO, NF_DIST_PARETONORMAL, NF_DIST_COUNT };
+enum nf_direction { NF_DIR_EGRESS = 1, NF_DIR_INGRESS = 2, NF_DIR_BOTH = 3 };
+
+/* Limits on everything a client can make us allocate. */
+#define NF_MAX_TARGETS 10000
+#define NF_MAX_EXCLUDES 10000
+#define NF_MAX_PORTS 64
+#define NF_MAX_IFACES 16
+#define NF_MAX_NAME 64
+/* Filters one fault may install per interface (prefixes after exclusion x port ranges). */
+#define NF_MAX_FILTERS_PER_FAULT 40000
+
+struct nf_port_range {
+        uint16_t lo, hi;
+};
+
+struct nf_effects {
+        bool has_delay, has_loss, has_duplicate, has_corrupt, has_reorder, has_rate, has_limit;
+        bool blackhole;
+        double delay_ms, jitter_ms, delay_corr; /* corr in percent */
+        enum nf_dist dist;
+        bool has_dist;
+        double loss_pct, loss_corr;
+        double dup_pct, dup_corr;
+        double corrupt_pct, corrupt_corr;
+        double reorder_pct, reorder_corr;
+        uint32_t reorder_gap;
+        uint64_t rate_kbit;
+        uint32_t limit; /* netem queue, packets */
+};
+
+struct nf_spec {
+        char name[NF_MAX_NAME + 1];
+        struct nf_prefix *targets; /* normalised */
+        size_t n_targets;
+        struct nf_prefix *exclude; /* normalised */
+        size_t n_exclude;
+        enum nf_proto proto;
+        struct nf_port_range ports[NF_MAX_PORTS];
+        size_t n_ports;
+        char ifnames[NF_MAX_IFACES][IF_NAMESIZE];
+        size_t n_ifnames; /* 0: every interface with a default route */
+        enum nf_direction direction;
+        struct nf_effects fx;
+        uint32_t duration_s;
+};
+
+void nf_spec_free(struct nf_spec *s);
+const char *nf_proto_name(enum nf_proto p);
+const char *nf_dist_name(enum nf_dist d);
