@@ -30,10 +30,20 @@ static void nest_end(struct nlmsghdr *nlh, struct nlattr *start) {
         start->nla_len = (uint16_t)((char *)mnl_nlmsg_get_payload_tail(nlh) - (char *)start);
 }
 
+/* libmnl does not clear attribute padding; we do, so that requests are deterministic and
+ * byte-identical to tc's. Every request's padded attributes lie in its first kilobyte (the only
+ * larger attribute, netem's delay table, has an even length and needs no padding). */
+#define ZERO_PREFIX 1024
+
+static void clear(void *buf, size_t buflen) {
+        memset(buf, 0, buflen < ZERO_PREFIX ? buflen : ZERO_PREFIX);
+}
+
 static struct nlmsghdr *tc_header(void *buf, size_t buflen, uint16_t type, uint16_t flags, int ifindex,
                                   uint32_t handle, uint32_t parent, uint32_t info) {
         if (buflen < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct tcmsg)))
                 return NULL;
+        clear(buf, buflen);
         struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
         nlh->nlmsg_type = type;
         nlh->nlmsg_flags = NLM_F_REQUEST | flags;
@@ -207,6 +217,7 @@ struct nlmsghdr *nf_enc_filter_del_prio(void *buf, size_t buflen, int ifindex, u
 static struct nlmsghdr *link_header(void *buf, size_t buflen, uint16_t type, uint16_t flags, int ifindex) {
         if (buflen < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct ifinfomsg)))
                 return NULL;
+        clear(buf, buflen);
         struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
         nlh->nlmsg_type = type;
         nlh->nlmsg_flags = NLM_F_REQUEST | flags;
@@ -223,7 +234,7 @@ struct nlmsghdr *nf_enc_ifb_add(void *buf, size_t buflen, const char *name, int 
         struct nlattr *info;
         if (!nlh || !mnl_attr_put_strz_check(nlh, buflen, IFLA_IFNAME, name) ||
             !(info = nest_start(nlh, buflen, IFLA_LINKINFO)) ||
-            !mnl_attr_put_strz_check(nlh, buflen, IFLA_INFO_KIND, "ifb"))
+            !mnl_attr_put_str_check(nlh, buflen, IFLA_INFO_KIND, "ifb"))
                 return NULL;
         nest_end(nlh, info);
         return nlh;
@@ -248,6 +259,7 @@ struct nlmsghdr *nf_enc_link_del(void *buf, size_t buflen, int ifindex) {
 struct nlmsghdr *nf_enc_action_get(void *buf, size_t buflen, const char *kind, uint32_t index) {
         if (buflen < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct tcamsg)))
                 return NULL;
+        clear(buf, buflen);
         struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
         nlh->nlmsg_type = RTM_GETACTION;
         nlh->nlmsg_flags = NLM_F_REQUEST;

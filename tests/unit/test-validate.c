@@ -1,0 +1,150 @@
+/* The validation ladder: every field, every kind of bad value, each refusal naming the field. */
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+
+#include "api/validate.h"
+#include "tap.h"
+
+static const struct nf_validate_limits LIM = {.max_duration_s = 3600, .default_duration_s = 300};
+
+struct bad_case {
+        const char *json;
+        int http;
+        const char *field;
+        const char *in_message; /* substring the message must contain */
+};
+
+static const struct bad_case bad[] = {
+        /* shape */
+        {"[]", 400, "", "JSON object"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"bogus\":1}", 400, "bogus", "unknown field"},
+        {"{\"delay\":{\"ms\":1}}", 400, "targets", "required"},
+        {"{\"targets\":[],\"delay\":{\"ms\":1}}", 400, "targets", "at least one"},
+        {"{\"targets\":\"10.0.0.1\",\"delay\":{\"ms\":1}}", 400, "targets", "expected an array"},
+        {"{\"targets\":[\"10.0.0.1\",\"10.0.0.300\"],\"delay\":{\"ms\":1}}", 400, "targets[1]", "'10.0.0.300'"},
+        {"{\"targets\":[\"10.0.0.1\",7],\"delay\":{\"ms\":1}}", 400, "targets[1]", "7 is not"},
+        {"{\"targets\":[\"10.0.0.1\"],\"exclude\":[\"nope\"],\"delay\":{\"ms\":1}}", 400, "exclude[0]", "'nope'"},
+        {"{\"targets\":[\"10.0.0.1\"],\"exclude\":{},\"delay\":{\"ms\":1}}", 400, "exclude", "expected an array"},
+        /* protocol and ports */
+        {"{\"targets\":[\"10.0.0.1\"],\"protocol\":\"sctp\",\"delay\":{\"ms\":1}}", 400, "protocol", "'sctp' is not one of all, tcp, udp, icmp"},
+        {"{\"targets\":[\"10.0.0.1\"],\"protocol\":6,\"delay\":{\"ms\":1}}", 400, "protocol", "6 is not one of"},
+        {"{\"targets\":[\"10.0.0.1\"],\"ports\":[80],\"delay\":{\"ms\":1}}", 400, "ports", "protocol"},
+        {"{\"targets\":[\"10.0.0.1\"],\"protocol\":\"icmp\",\"ports\":[80],\"delay\":{\"ms\":1}}", 400, "ports", "icmp"},
+        {"{\"targets\":[\"10.0.0.1\"],\"protocol\":\"tcp\",\"ports\":[0],\"delay\":{\"ms\":1}}", 400, "ports[0]", "0 is not a port"},
+        {"{\"targets\":[\"10.0.0.1\"],\"protocol\":\"tcp\",\"ports\":[65536],\"delay\":{\"ms\":1}}", 400, "ports[0]", "65536"},
+        {"{\"targets\":[\"10.0.0.1\"],\"protocol\":\"tcp\",\"ports\":[80.5],\"delay\":{\"ms\":1}}", 400, "ports[0]", "80.5"},
+        {"{\"targets\":[\"10.0.0.1\"],\"protocol\":\"tcp\",\"ports\":[\"2000-1000\"],\"delay\":{\"ms\":1}}", 400, "ports[0]", "'2000-1000'"},
+        {"{\"targets\":[\"10.0.0.1\"],\"protocol\":\"tcp\",\"ports\":[\"http\"],\"delay\":{\"ms\":1}}", 400, "ports[0]", "'http'"},
+        {"{\"targets\":[\"10.0.0.1\"],\"protocol\":\"tcp\",\"ports\":[],\"delay\":{\"ms\":1}}", 400, "ports", "1 to"},
+        /* interfaces and direction */
+        {"{\"targets\":[\"10.0.0.1\"],\"interfaces\":[\"eth0/x\"],\"delay\":{\"ms\":1}}", 400, "interfaces[0]", "'eth0/x'"},
+        {"{\"targets\":[\"10.0.0.1\"],\"interfaces\":[\"averyveryverylongname\"],\"delay\":{\"ms\":1}}", 400, "interfaces[0]", "not an interface"},
+        {"{\"targets\":[\"10.0.0.1\"],\"interfaces\":[\"eth0\",\"eth0\"],\"delay\":{\"ms\":1}}", 400, "interfaces[1]", "twice"},
+        {"{\"targets\":[\"10.0.0.1\"],\"interfaces\":[],\"delay\":{\"ms\":1}}", 400, "interfaces", "1 to"},
+        {"{\"targets\":[\"10.0.0.1\"],\"direction\":\"sideways\",\"delay\":{\"ms\":1}}", 400, "direction", "'sideways'"},
+        /* effects */
+        {"{\"targets\":[\"10.0.0.1\"]}", 400, "delay", "no effect"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{}}", 400, "delay.ms", "required"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":100}", 400, "delay", "expected an object"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":\"100\"}}", 400, "delay.ms", "expected a number, got '100'"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":-1}}", 400, "delay.ms", "-1 is out of range"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":60001}}", 400, "delay.ms", "60001"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":10,\"jitter_ms\":3000}}", 400, "delay.jitter_ms", "3000"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":10,\"correlation\":101}}", 400, "delay.correlation", "101"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":10,\"jitter_ms\":1,\"distribution\":\"gauss\"}}", 400, "delay.distribution", "'gauss'"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":10,\"distribution\":\"normal\"}}", 400, "delay.distribution", "jitter_ms"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":10,\"extra\":1}}", 400, "delay.extra", "unknown field"},
+        {"{\"targets\":[\"10.0.0.1\"],\"loss\":{\"percent\":101}}", 400, "loss.percent", "101"},
+        {"{\"targets\":[\"10.0.0.1\"],\"loss\":{}}", 400, "loss.percent", "required"},
+        {"{\"targets\":[\"10.0.0.1\"],\"loss\":{\"percent\":5,\"correlation\":-3}}", 400, "loss.correlation", "-3"},
+        {"{\"targets\":[\"10.0.0.1\"],\"duplicate\":{\"percent\":true}}", 400, "duplicate.percent", "a boolean"},
+        {"{\"targets\":[\"10.0.0.1\"],\"corrupt\":{\"percent\":200}}", 400, "corrupt.percent", "200"},
+        {"{\"targets\":[\"10.0.0.1\"],\"reorder\":{\"percent\":10}}", 400, "reorder", "delay"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":0},\"reorder\":{\"percent\":10}}", 400, "reorder", "delay"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":10},\"reorder\":{\"percent\":10,\"gap\":-1}}", 400, "reorder.gap", "-1"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":10},\"reorder\":{\"percent\":10,\"gap\":1.5}}", 400, "reorder.gap", "whole number"},
+        {"{\"targets\":[\"10.0.0.1\"],\"rate\":{\"kbit\":0}}", 400, "rate.kbit", "0 is out of range"},
+        {"{\"targets\":[\"10.0.0.1\"],\"rate\":{\"mbit\":1}}", 400, "rate.mbit", "unknown field"},
+        {"{\"targets\":[\"10.0.0.1\"],\"limit\":0}", 400, "limit", "0 is out of range"},
+        {"{\"targets\":[\"10.0.0.1\"],\"blackhole\":\"yes\"}", 400, "blackhole", "'yes'"},
+        {"{\"targets\":[\"10.0.0.1\"],\"blackhole\":true,\"delay\":{\"ms\":5}}", 400, "blackhole", "cannot be combined"},
+        {"{\"targets\":[\"10.0.0.1\"],\"blackhole\":false}", 400, "delay", "no effect"},
+        /* name, duration */
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"name\":5}", 400, "name", "5 is not a printable"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"name\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}", 400, "name", "at most 64"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"duration_s\":0}", 400, "duration_s", "0 is out of range 1..3600"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"duration_s\":3601}", 400, "duration_s", "3601"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"duration_s\":\"60\"}", 400, "duration_s", "expected a number"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"duration_s\":1.5}", 400, "duration_s", "whole number"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"name\":{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":1}}}}}}}}", 400, "", "deeper"},
+};
+
+static void check_bad(const struct bad_case *c) {
+        cJSON *root = cJSON_Parse(c->json);
+        struct nf_spec s;
+        struct nf_err e = {0};
+        int r = nf_validate_fault(root, &LIM, &s, &e);
+        int ok = r < 0 && e.http == c->http && strcmp(e.field, c->field) == 0 && strstr(e.message, c->in_message);
+        tap_ok(ok, "refuses %s -> %d %s", c->json, c->http, c->field[0] ? c->field : "(no field)");
+        if (!ok)
+                printf("#   got r=%d http=%d field='%s' message='%s'\n", r, e.http, e.field, e.message);
+        if (r == 0)
+                nf_spec_free(&s);
+        cJSON_Delete(root);
+}
+
+static int accept_json(const char *json, struct nf_spec *s) {
+        cJSON *root = cJSON_Parse(json);
+        struct nf_err e = {0};
+        int r = nf_validate_fault(root, &LIM, s, &e);
+        if (r < 0)
+                printf("#   refused: %s\n", e.message);
+        cJSON_Delete(root);
+        return r;
+}
+
+int main(void) {
+        struct nf_spec s;
+
+        for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+                check_bad(&bad[i]);
+
+        tap_ok(accept_json("{\"targets\":[\"10.0.1.10\",\"10.0.1.10/32\",\"10.0.0.0/16\",\"fd00::1\"],\"delay\":{\"ms\":100,"
+                      "\"jitter_ms\":10,\"correlation\":25,\"distribution\":\"normal\"}}",
+                      &s) == 0,
+               "accepts a full delay");
+        tap_is_int(s.n_targets, 2, "targets normalised (contained and duplicate dropped)");
+        tap_is_int(s.duration_s, 300, "default duration");
+        tap_is_int(s.proto, NF_PROTO_ALL, "default protocol all");
+        tap_is_int(s.direction, NF_DIR_EGRESS, "default direction egress");
+        tap_ok(s.fx.has_delay && s.fx.delay_ms == 100 && s.fx.jitter_ms == 10 && s.fx.dist == NF_DIST_NORMAL, "delay fields");
+        nf_spec_free(&s);
+
+        tap_ok(accept_json("{\"targets\":[\"10.0.2.10\"],\"protocol\":\"tcp\",\"ports\":[8080,\"9000-9100\"],\"blackhole\":true,"
+                      "\"duration_s\":60,\"name\":\"alb-8080\",\"interfaces\":[\"eth0\"],\"direction\":\"both\"}",
+                      &s) == 0,
+               "accepts a port-scoped blackhole");
+        tap_ok(s.n_ports == 2 && s.ports[0].lo == 8080 && s.ports[0].hi == 8080 && s.ports[1].lo == 9000 &&
+                       s.ports[1].hi == 9100,
+               "ports and ranges");
+        tap_ok(s.fx.blackhole && s.duration_s == 60 && strcmp(s.name, "alb-8080") == 0 && s.n_ifnames == 1 &&
+                       s.direction == NF_DIR_BOTH,
+               "blackhole, duration, name, interfaces, direction");
+        nf_spec_free(&s);
+
+        tap_ok(accept_json("{\"targets\":[\"10.0.0.0/8\"],\"exclude\":[\"10.1.0.0/16\"],\"loss\":{\"percent\":0.5},"
+                      "\"duplicate\":{\"percent\":1},\"corrupt\":{\"percent\":0.1},\"rate\":{\"kbit\":1000},\"limit\":5000}",
+                      &s) == 0,
+               "accepts fractional loss with duplicate, corrupt, rate and limit");
+        tap_ok(s.fx.loss_pct == 0.5 && s.fx.rate_kbit == 1000 && s.fx.limit == 5000 && s.n_exclude == 1,
+               "loss, rate, limit, exclude fields");
+        nf_spec_free(&s);
+
+        tap_ok(accept_json("{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":50},\"reorder\":{\"percent\":25,\"correlation\":50,"
+                      "\"gap\":5}}",
+                      &s) == 0 &&
+                       s.fx.reorder_gap == 5,
+               "accepts reorder with delay and gap");
+        nf_spec_free(&s);
+        return tap_done();
+}
