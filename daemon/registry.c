@@ -86,12 +86,23 @@ static int check_conflicts(struct nf_registry *r, struct nf_fault *f, struct nf_
         return 0;
 }
 
-static int unavailable(const struct nf_caps *c, int cap, struct nf_err *e) {
+static int unavailable(const struct nf_caps *c, const struct nf_spec *s, struct nf_err *e) {
+        char mods[160] = "", said[400] = "";
+        int first = nf_caps_missing(c, s);
+        /* Name every module the fault needs and lacks, so that one modprobe line fixes it. */
+        for (int i = 0; i < NF_CAP_COUNT; i++) {
+                if (c->state[i] != NF_CAP_NO || !nf_caps_needed(s, i))
+                        continue;
+                snprintf(mods + strlen(mods), sizeof(mods) - strlen(mods), "%s%s", mods[0] ? " " : "", nf_cap_module(i));
+                snprintf(said + strlen(said), sizeof(said) - strlen(said), "%s%s %s: %s", said[0] ? "; " : "",
+                         nf_cap_name(i), nf_cap_kind(i), c->detail[i]);
+        }
+        if (!mods[0])
+                snprintf(mods, sizeof(mods), "%s", nf_cap_module(first));
         return nf_fail(e, 503, "kernel_unsupported", NULL,
-                       "this kernel lacks the %s %s (module %s)%s%s: load it on the host with 'modprobe %s' (on ECS "
-                       "and EKS AMIs it ships with the kernel; on containers it cannot be loaded from inside)",
-                       nf_cap_name(cap), nf_cap_kind(cap), nf_cap_module(cap), c->detail[cap][0] ? ": kernel said: " : "",
-                       c->detail[cap], nf_cap_module(cap));
+                       "this kernel lacks what the fault needs (%s); load it on the host with 'modprobe %s' (EC2, ECS "
+                       "and EKS kernels ship these modules; a container cannot load them itself)%s%s",
+                       mods, mods, said[0] ? "; kernel said: " : "", said);
 }
 
 struct nf_fault *nf_registry_create(struct nf_registry *r, struct nf_spec *spec, struct nf_err *e) {
@@ -109,7 +120,7 @@ struct nf_fault *nf_registry_create(struct nf_registry *r, struct nf_spec *spec,
         f->reg = r;
 
         if ((cap = nf_caps_missing(&r->caps, &f->spec)) >= 0) {
-                unavailable(&r->caps, cap, e);
+                unavailable(&r->caps, &f->spec, e);
                 goto fail;
         }
         if (r->n_faults >= r->max_faults) {

@@ -99,16 +99,25 @@ int nf_caps_probe(struct nf_nl *nl, struct nf_caps *c) {
         return 0;
 }
 
-int nf_caps_missing(const struct nf_caps *c, const struct nf_spec *s) {
-        static const enum nf_cap blackhole[] = {NF_CAP_QDISC_CLSACT, NF_CAP_CLS_FLOWER, NF_CAP_ACT_GACT};
-        static const enum nf_cap shaped[] = {NF_CAP_QDISC_CLSACT, NF_CAP_CLS_FLOWER, NF_CAP_LINK_IFB,
-                                             NF_CAP_QDISC_NETEM, NF_CAP_ACT_MIRRED};
-        const enum nf_cap *need = s->fx.blackhole ? blackhole : shaped;
-        size_t n = s->fx.blackhole ? sizeof(blackhole) / sizeof(*blackhole) : sizeof(shaped) / sizeof(*shaped);
-        /* Unknown counts as missing only for what it depends on: an action is unknown when flower
-         * is missing, and flower is reported first. */
+static const enum nf_cap need_blackhole[] = {NF_CAP_QDISC_CLSACT, NF_CAP_CLS_FLOWER, NF_CAP_ACT_GACT};
+static const enum nf_cap need_shaped[] = {NF_CAP_QDISC_NETEM, NF_CAP_LINK_IFB, NF_CAP_QDISC_CLSACT, NF_CAP_CLS_FLOWER,
+                                          NF_CAP_ACT_MIRRED};
+
+bool nf_caps_needed(const struct nf_spec *s, enum nf_cap cap) {
+        const enum nf_cap *need = s->fx.blackhole ? need_blackhole : need_shaped;
+        size_t n = s->fx.blackhole ? sizeof(need_blackhole) / sizeof(*need_blackhole)
+                                   : sizeof(need_shaped) / sizeof(*need_shaped);
         for (size_t i = 0; i < n; i++)
-                if (c->state[need[i]] != NF_CAP_YES)
-                        return (int)need[i];
+                if (need[i] == cap)
+                        return true;
+        return false;
+}
+
+int nf_caps_missing(const struct nf_caps *c, const struct nf_spec *s) {
+        /* Unknown counts as missing: an action is unknown only when flower is missing, and then
+         * the fault cannot work anyway. */
+        for (int i = 0; i < NF_CAP_COUNT; i++)
+                if (nf_caps_needed(s, i) && c->state[i] != NF_CAP_YES)
+                        return i;
         return -1;
 }

@@ -24,3 +24,4 @@ const char *nf_cap_module(enum nf_cap c); /* "sch_netem" */
 int nf_caps_probe(struct nf_nl *nl, struct nf_caps *c);
 /* The first capability the fault needs that this kernel lacks, or -1. */
 int nf_caps_missing(const struct nf_caps *c, const struct nf_spec *s);
+bool nf_caps_needed(const struct nf_spec *s, enum nf_cap cap);

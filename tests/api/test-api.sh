@@ -1,2 +1,119 @@
-#!/bin/sh
-echo "1..0 # SKIP not written yet"
+#!/bin/bash
+# API tests against a real running netfaultd over HTTP (Unix socket and TCP), on this machine's
+# kernel. Where the kernel lacks netem/flower (as on our CI machines) this proves the 503 path;
+# every traffic effect is proven in the real-kernel lab (tests/lab). Emits TAP.
+set -u
+BIN=${1:?usage: test-api.sh path/to/netfaultd}
+T=$(mktemp -d)
+SOCK=$T/nf.sock
+n=0; failed=0
+ok()   { n=$((n+1)); echo "ok $n - $*"; }
+nok()  { n=$((n+1)); failed=$((failed+1)); echo "not ok $n - $*"; }
+check() { local desc=$1; shift; if "$@"; then ok "$desc"; else nok "$desc"; fi; }
+PID=
+cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT
+
+# req METHOD PATH [BODY [CONTENT-TYPE]] -> sets CODE, BODY, HDRS
+req() {
+  local m=$1 p=$2 body=${3-} ct=${4-application/json}
+  local args=(-s -o "$T/body" -D "$T/hdrs" -w '%{http_code}' -X "$m" --unix-socket "$SOCK")
+  if [ -n "$body" ]; then
+    if [ "${body:0:1}" = "@" ]; then args+=(--data-binary "$body"); else args+=(--data-binary "$body"); fi
+    [ -n "$ct" ] && args+=(-H "Content-Type: $ct")
+  fi
+  CODE=$(curl "${args[@]}" "http://nf$p")
+  BODY=$(cat "$T/body"); HDRS=$(cat "$T/hdrs")
+}
+has() { grep -q -- "$1" <<<"$BODY"; }
+expect() { # expect CODE substring... ; desc
+  local desc=$1 code=$2; shift 2
+  local good=1
+  [ "$CODE" = "$code" ] || good=0
+  for s in "$@"; do grep -qF -- "$s" <<<"$BODY" || good=0; done
+  if [ $good = 1 ]; then ok "$desc ($CODE)"; else nok "$desc: got $CODE $BODY"; fi
+}
+
+# --- the program's flags and exit codes
+check "--version prints the version" sh -c "'$BIN' --version | grep -q '^netfaultd [0-9]'"
+check "--help exits 0 and documents --listen" sh -c "'$BIN' --help | grep -q -- '--listen'"
+"$BIN" --bogus >/dev/null 2>&1; check "unknown flag exits 64" [ $? = 64 ]
+"$BIN" --log-format yaml >/dev/null 2>&1; check "bad --log-format exits 64" [ $? = 64 ]
+NETFAULTD_MAX_FAULTS=0 "$BIN" >/dev/null 2>&1; check "bad NETFAULTD_MAX_FAULTS (env twin) exits 64" [ $? = 64 ]
+"$BIN" --listen 127.0.0.1:99999 >/dev/null 2>&1; check "bad port exits 64 or 71" [ $? = 71 -o $? = 64 ]
+
+# --- start on a Unix socket with JSON logs
+"$BIN" --listen "unix:$SOCK" --log-format json --max-duration 600 2>"$T/log" &
+PID=$!
+for i in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
+req GET /healthz
+expect "GET /healthz" 200 '"status":"ok"'
+check "JSON log lines" sh -c "grep -q '^{\"ts\":\".*\",\"level\":\"info\",\"event\":\"daemon.started\"' '$T/log'"
+check "capability probe left no link behind" sh -c "! ip link show nfprobe >/dev/null 2>&1"
+
+req GET /v1/capabilities
+expect "GET /v1/capabilities lists qdiscs, classifiers, actions, links, limits" 200 '"qdiscs"' '"netem"' '"flower"' '"gact"' '"ifb"' '"max_duration_s":600'
+CAPS=$BODY
+req GET /v1/faults
+expect "GET /v1/faults is empty" 200 '{"faults":[]}'
+
+# --- routing
+req GET /v2/nothing;          expect "unknown path is 404" 404 '"code":"not_found"'
+req PUT /v1/faults '{}';      expect "PUT /v1/faults is 405" 405 '"code":"method_not_allowed"'
+check "405 carries Allow" grep -qi '^Allow: GET, POST, DELETE' <<<"$HDRS"
+req POST /healthz '{}';       expect "POST /healthz is 405" 405 'allows GET'
+req GET /v1/faults/f-000000000000;    expect "unknown fault is 404 naming the id" 404 "f-000000000000" '"field":"id"'
+req DELETE /v1/faults/f-000000000000; expect "DELETE of unknown fault is 404" 404 '"code":"not_found"'
+
+# --- the validation ladder over HTTP (every case in depth: tests/unit/test-validate.c)
+req POST /v1/faults '{"targets":["10.0.0.1"],"delay":{"ms":100}}' "text/plain"
+expect "non-JSON content type is 415" 415 "application/json"
+req POST /v1/faults '{"targets":["10.0.0.1"],'
+expect "broken JSON is 400" 400 '"code":"invalid_json"'
+req POST /v1/faults '{"targets":["10.0.0.1","10.0.0.300"],"delay":{"ms":100}}'
+expect "bad address is 400 naming field and value" 400 '"field":"targets[1]"' "'10.0.0.300'"
+req POST /v1/faults '{"targets":["10.0.0.1"],"delay":{"ms":100},"duration_s":601}'
+expect "duration above --max-duration is 400" 400 '"field":"duration_s"' "601 is out of range 1..600"
+req POST /v1/faults '{"targets":["10.0.0.1"],"delay":{"ms":100},"colour":"red"}'
+expect "unknown field is 400" 400 '"field":"colour"'
+req POST /v1/faults '{"targets":["10.0.0.1"],"protocol":"icmp","ports":[80],"blackhole":true}'
+expect "ports without tcp/udp is 400" 400 '"field":"ports"'
+python3 -c "import json; print(json.dumps({'targets':['10.0.%d.%d' % (i//250, i%250) for i in range(80000)],'delay':{'ms':1}}))" > "$T/big.json"
+req POST /v1/faults "@$T/big.json"
+expect "body over --max-body is 413" 413
+python3 -c "import json; print(json.dumps({'targets':['10.%d.%d.1' % (i//250, i%250) for i in range(10001)],'delay':{'ms':1}}))" > "$T/many.json"
+req POST /v1/faults "@$T/many.json"
+expect "10,001 targets is 400" 400 '"field":"targets"' 'at most 10000'
+
+# --- the kernel path on this machine
+if grep -q '"netem":{"available":"no"' <<<"$CAPS" || grep -q '"flower":{"available":"no"' <<<"$CAPS"; then
+  req POST /v1/faults '{"targets":["10.0.0.1"],"delay":{"ms":100}}'
+  expect "delay on a kernel without netem/flower is 503 naming the module and modprobe" 503 '"code":"kernel_unsupported"' "modprobe" "sch_netem"
+  req POST /v1/faults '{"targets":["10.0.0.1"],"blackhole":true}'
+  expect "blackhole on a kernel without flower is 503 naming cls_flower" 503 "cls_flower"
+  req GET /v1/faults
+  expect "a refused fault leaves no fault behind" 200 '{"faults":[]}'
+  check "a refused fault leaves no ifb link behind" sh -c "! ip -o link show | grep -q ' nf[ei][0-9]'"
+else
+  echo "ok $((n+1)) - # SKIP this kernel has netem and flower: the 503 path cannot be shown here"; n=$((n+1))
+fi
+req DELETE /v1/faults
+expect "DELETE /v1/faults with nothing active" 200 '"reverted":0'
+
+# --- TCP listener, and a port in use
+PORT=$((20000 + RANDOM % 20000))
+"$BIN" --listen "127.0.0.1:$PORT" 2>"$T/log2" &
+PID2=$!
+for i in $(seq 50); do curl -s "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+check "TCP listener answers /healthz" sh -c "curl -s http://127.0.0.1:$PORT/healthz | grep -q ok"
+"$BIN" --listen "127.0.0.1:$PORT" >/dev/null 2>&1; check "a port in use exits 71" [ $? = 71 ]
+kill -TERM $PID2; wait $PID2; check "SIGTERM exits 0 (TCP instance)" [ $? = 0 ]
+
+# --- SIGTERM
+kill -TERM $PID; wait $PID; rc=$?; PID=
+check "SIGTERM exits 0" [ $rc = 0 ]
+check "the Unix socket is removed on exit" [ ! -e "$SOCK" ]
+check "shutdown is logged" grep -q '"event":"daemon.stopped"' "$T/log"
+
+echo "1..$n"
+[ $failed = 0 ]
