@@ -304,7 +304,8 @@ static void parse_stats_nest(const struct nlattr *stats, struct action_stats *st
 static int action_cb(const struct nlmsghdr *nlh, void *data) {
         struct action_stats *st = data;
         const struct nlattr *tab, *act, *attr;
-        if (nlh->nlmsg_type != RTM_NEWACTION)
+        /* The kernel answers a get with the request's own type (RTM_GETACTION). */
+        if (nlh->nlmsg_type != RTM_NEWACTION && nlh->nlmsg_type != RTM_GETACTION)
                 return MNL_CB_OK;
         mnl_attr_for_each(tab, nlh, sizeof(struct tcamsg)) {
                 if (mnl_attr_get_type(tab) != TCA_ACT_TAB)

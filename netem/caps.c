@@ -84,10 +84,13 @@ int nf_caps_probe(struct nf_nl *nl, struct nf_caps *c) {
                         struct nf_action_ref drop = {.kind = NF_ACTION_DROP, .index = PROBE_ACT_INDEX};
                         struct nf_action_ref redir = {.kind = NF_ACTION_REDIRECT, .index = PROBE_ACT_INDEX,
                                                       .redirect_ifindex = PROBE_IFINDEX};
+                        /* flower refuses two filters with the same key: each probe gets its own. */
+                        nf_prefix_parse("192.0.2.2/32", &key.remote);
                         r = one(nl, nf_enc_flower(buf, sizeof(buf), PROBE_IFINDEX, parent, NF_PRIO_BASE, 2, NF_DIR_EGRESS,
                                                   &key, &drop),
                                 &e);
                         record(c, NF_CAP_ACT_GACT, r, &e);
+                        nf_prefix_parse("192.0.2.3/32", &key.remote);
                         r = one(nl, nf_enc_flower(buf, sizeof(buf), PROBE_IFINDEX, parent, NF_PRIO_BASE, 3, NF_DIR_EGRESS,
                                                   &key, &redir),
                                 &e);
