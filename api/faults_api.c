@@ -1,6 +1,7 @@
 #include <cjson/cJSON.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -17,6 +18,18 @@ static bool is_json(struct evhttp_request *req) {
         while (n > 0 && ct[n - 1] == ' ')
                 n--;
         return n == strlen("application/json") && strncasecmp(ct, "application/json", n) == 0;
+}
+
+static bool query_flag(struct evhttp_request *req, const char *name) {
+        struct evkeyvalq q;
+        const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req)), *v;
+        bool on = false;
+        if (!query || evhttp_parse_query_str(query, &q) < 0)
+                return false;
+        v = evhttp_find_header(&q, name);
+        on = v && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
+        evhttp_clear_headers(&q);
+        return on;
 }
 
 static void create_fault(struct nf_api *api, struct evhttp_request *req) {
@@ -49,9 +62,17 @@ static void create_fault(struct nf_api *api, struct evhttp_request *req) {
         cJSON_Delete(root);
         if (r < 0)
                 return nf_api_reply_error(req, &e);
-        struct nf_fault *f = nf_registry_create(api->reg, &spec, &e);
+        bool dry_run = query_flag(req, "dry_run");
+        struct nf_fault *f = nf_registry_create(api->reg, &spec, dry_run, &e);
         if (!f)
                 return nf_api_reply_error(req, &e);
+        if (dry_run) {
+                /* Validated, resolved and planned; nothing was changed. */
+                cJSON *o = nf_fault_to_json(f, "planned", NULL);
+                cJSON_AddItemToObject(o, "plan", nf_plan_to_json(&f->plan, true));
+                nf_fault_free(f);
+                return nf_api_reply(req, 200, o);
+        }
         char loc[64];
         snprintf(loc, sizeof(loc), "/v1/faults/%s", f->id);
         evhttp_add_header(evhttp_request_get_output_headers(req), "Location", loc);
@@ -95,6 +116,18 @@ void nf_api_fault_item(struct nf_api *api, struct evhttp_request *req, const cha
         nf_api_reply(req, 200, nf_fault_to_json(f, "active", &c));
 }
 
+void nf_api_fault_renew(struct nf_api *api, struct evhttp_request *req, const char *id) {
+        struct nf_fault *f = nf_registry_find(api->reg, id);
+        struct nf_err e;
+        if (!f) {
+                nf_fail(&e, 404, "not_found", "id", "no active fault '%.40s' (it may have expired or been deleted)", id);
+                return nf_api_reply_error(req, &e);
+        }
+        if (nf_registry_renew(api->reg, f, &e) < 0)
+                return nf_api_reply_error(req, &e);
+        nf_api_reply(req, 200, nf_fault_to_json(f, "active", NULL));
+}
+
 void nf_api_healthz(struct nf_api *api, struct evhttp_request *req) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "status", "ok");
@@ -106,7 +139,10 @@ void nf_api_capabilities(struct nf_api *api, struct evhttp_request *req) {
         cJSON *o = nf_caps_to_json(&api->reg->caps);
         cJSON *l = cJSON_AddObjectToObject(o, "limits");
         cJSON_AddStringToObject(o, "version", NETFAULTD_VERSION);
-        cJSON_AddNumberToObject(l, "max_faults", api->reg->max_faults);
+        cJSON_AddNumberToObject(l, "max_faults", api->reg->lim.max_faults);
+        cJSON_AddNumberToObject(l, "max_filters", api->reg->lim.max_filters);
+        cJSON_AddNumberToObject(l, "filters_in_use", (double)api->reg->n_filters);
+        cJSON_AddNumberToObject(l, "rate_limit_per_s", api->cfg->rate_limit);
         cJSON_AddNumberToObject(l, "max_duration_s", api->cfg->max_duration_s);
         cJSON_AddNumberToObject(l, "default_duration_s", api->cfg->default_duration_s);
         cJSON_AddNumberToObject(l, "max_targets", NF_MAX_TARGETS);

@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "daemon/clock.h"
 #include "daemon/log.h"
 
 #define MAX_HEADERS_BYTES 8192
@@ -67,6 +68,53 @@ static void method_not_allowed(struct evhttp_request *req, const char *allow) {
         nf_api_reply_error(req, &e);
 }
 
+/* A token bucket per client address for requests that change the kernel: --rate-limit per
+ * second, bursts of twice that. The table is small and forgets the least recent client. */
+static bool rate_ok(struct nf_api *api, struct evhttp_request *req) {
+        struct evhttp_connection *c = evhttp_request_get_connection(req);
+        const char *addr = "unix";
+        ev_uint16_t port;
+        double now = (double)nf_now_monotonic_ms() / 1000.0, rate = api->cfg->rate_limit, burst = 2 * rate;
+        struct nf_rate_bucket *b = NULL, *oldest = &api->buckets[0];
+        struct nf_err e;
+
+        if (rate <= 0)
+                return true;
+        if (c) {
+                char *a = NULL;
+                evhttp_connection_get_peer(c, &a, &port);
+                if (a && *a)
+                        addr = a;
+        }
+        for (size_t i = 0; i < NF_RATE_BUCKETS; i++) {
+                if (strcmp(api->buckets[i].client, addr) == 0) {
+                        b = &api->buckets[i];
+                        break;
+                }
+                if (api->buckets[i].last < oldest->last)
+                        oldest = &api->buckets[i];
+        }
+        if (!b) {
+                b = oldest;
+                snprintf(b->client, sizeof(b->client), "%s", addr);
+                b->tokens = burst;
+                b->last = now;
+        }
+        b->tokens += (now - b->last) * rate;
+        if (b->tokens > burst)
+                b->tokens = burst;
+        b->last = now;
+        if (b->tokens >= 1) {
+                b->tokens -= 1;
+                return true;
+        }
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+        nf_fail(&e, 429, "rate_limited", NULL, "more than %u changing requests per second from %s (--rate-limit)",
+                api->cfg->rate_limit, addr);
+        nf_api_reply_error(req, &e);
+        return false;
+}
+
 static void route(struct evhttp_request *req, void *arg) {
         struct nf_api *api = arg;
         const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
@@ -88,11 +136,25 @@ static void route(struct evhttp_request *req, void *arg) {
         if (strcmp(path, "/v1/faults") == 0 || strcmp(path, "/v1/faults/") == 0) {
                 if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_POST && m != EVHTTP_REQ_DELETE)
                         return method_not_allowed(req, "GET, POST, DELETE");
+                if (m != EVHTTP_REQ_GET && !rate_ok(api, req))
+                        return;
                 return nf_api_faults_collection(api, req);
+        }
+        const char *slash = strncmp(path, "/v1/faults/", 11) == 0 ? strchr(path + 11, '/') : NULL;
+        if (slash && strcmp(slash, "/renew") == 0 && slash - (path + 11) < 40) {
+                char id[40];
+                snprintf(id, sizeof(id), "%.*s", (int)(slash - (path + 11)), path + 11);
+                if (m != EVHTTP_REQ_POST)
+                        return method_not_allowed(req, "POST");
+                if (!rate_ok(api, req))
+                        return;
+                return nf_api_fault_renew(api, req, id);
         }
         if (strncmp(path, "/v1/faults/", 11) == 0 && !strchr(path + 11, '/')) {
                 if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_DELETE)
                         return method_not_allowed(req, "GET, DELETE");
+                if (m != EVHTTP_REQ_GET && !rate_ok(api, req))
+                        return;
                 return nf_api_fault_item(api, req, path + 11);
         }
         nf_fail(&e, 404, "not_found", NULL, "no such resource: %.200s", path);
@@ -181,6 +243,15 @@ int nf_api_start(struct nf_api *api, struct event_base *base, struct nf_registry
         if (strncmp(cfg->listen, "unix:", 5) == 0)
                 return listen_unix(api, cfg->listen + 5, err, errlen);
         return listen_tcp(api, cfg->listen, err, errlen);
+}
+
+uint16_t nf_listen_port(const char *listen) {
+        const char *colon = strrchr(listen, ':');
+        char *end;
+        if (strncmp(listen, "unix:", 5) == 0 || !colon)
+                return 0;
+        long p = strtol(colon + 1, &end, 10);
+        return *end || p <= 0 || p > 65535 ? 0 : (uint16_t)p;
 }
 
 void nf_api_stop(struct nf_api *api) {

@@ -9,13 +9,24 @@ struct event_base;
 struct evhttp_request;
 struct cJSON;
 
+#define NF_RATE_BUCKETS 64
+
+struct nf_rate_bucket {
+        char client[64];
+        double tokens, last;
+};
+
 struct nf_api {
         struct event_base *base;
         struct evhttp *http;
         struct nf_registry *reg;
         const struct nf_config *cfg;
         char unix_path[256];
+        struct nf_rate_bucket buckets[NF_RATE_BUCKETS];
 };
+
+/* The TCP port of a --listen value, 0 for unix: or an unparsable one. */
+uint16_t nf_listen_port(const char *listen);
 
 int nf_api_start(struct nf_api *api, struct event_base *base, struct nf_registry *reg, const struct nf_config *cfg,
                  char *err, size_t errlen);
@@ -28,5 +39,6 @@ void nf_api_reply_error(struct evhttp_request *req, const struct nf_err *e);
 /* Resource handlers (faults_api.c). */
 void nf_api_faults_collection(struct nf_api *api, struct evhttp_request *req);
 void nf_api_fault_item(struct nf_api *api, struct evhttp_request *req, const char *id);
+void nf_api_fault_renew(struct nf_api *api, struct evhttp_request *req, const char *id);
 void nf_api_healthz(struct nf_api *api, struct evhttp_request *req);
 void nf_api_capabilities(struct nf_api *api, struct evhttp_request *req);

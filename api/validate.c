@@ -175,21 +175,22 @@ static int parse_port_string(const char *s, struct nf_port_range *r) {
         return 0;
 }
 
-static int parse_ports(const cJSON *root, struct nf_spec *s, struct nf_err *e) {
-        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "ports"), *it;
+/* "ports" (the peer's) and "local_ports" (ours) share one shape. */
+static int parse_ports(const cJSON *root, const char *key, struct nf_port_range *out, size_t *n, struct nf_err *e) {
+        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, key), *it;
         char shown[96], field[48];
         size_t i = 0;
         if (!arr)
                 return 0;
         if (!cJSON_IsArray(arr)) {
                 show(arr, shown, sizeof(shown));
-                return nf_fail(e, 400, "invalid_type", "ports", "ports: expected an array, got %s", shown);
+                return nf_fail(e, 400, "invalid_type", key, "%s: expected an array, got %s", key, shown);
         }
         if (cJSON_GetArraySize(arr) == 0 || cJSON_GetArraySize(arr) > NF_MAX_PORTS)
-                return nf_fail(e, 400, "out_of_range", "ports", "ports: give 1 to %d ports or ranges", NF_MAX_PORTS);
+                return nf_fail(e, 400, "out_of_range", key, "%s: give 1 to %d ports or ranges", key, NF_MAX_PORTS);
         cJSON_ArrayForEach(it, arr) {
                 struct nf_port_range r;
-                snprintf(field, sizeof(field), "ports[%zu]", i);
+                snprintf(field, sizeof(field), "%s[%zu]", key, i);
                 if (cJSON_IsNumber(it) && it->valuedouble == floor(it->valuedouble) && it->valuedouble >= 1 &&
                     it->valuedouble <= 65535) {
                         r.lo = r.hi = (uint16_t)it->valuedouble;
@@ -198,9 +199,9 @@ static int parse_ports(const cJSON *root, struct nf_spec *s, struct nf_err *e) {
                         return nf_fail(e, 400, "invalid_port", field,
                                        "%s: %s is not a port (1-65535) or a range \"lo-hi\" with lo <= hi", field, shown);
                 }
-                s->ports[i++] = r;
+                out[i++] = r;
         }
-        s->n_ports = i;
+        *n = i;
         return 0;
 }
 
@@ -361,9 +362,14 @@ static int cross_check(const struct nf_spec *s, struct nf_err *e) {
                 return nf_fail(e, 400, "conflict", "delay.distribution",
                                "delay.distribution: '%s' shapes the jitter, so delay.jitter_ms must be above 0",
                                nf_dist_name(fx->dist));
-        if (s->n_ports && s->proto != NF_PROTO_TCP && s->proto != NF_PROTO_UDP)
-                return nf_fail(e, 400, "conflict", "ports", "ports: need \"protocol\": \"tcp\" or \"udp\" (protocol is '%s')",
+        if ((s->n_ports || s->n_local_ports) && s->proto != NF_PROTO_TCP && s->proto != NF_PROTO_UDP) {
+                const char *f = s->n_ports ? "ports" : "local_ports";
+                return nf_fail(e, 400, "conflict", f, "%s: need \"protocol\": \"tcp\" or \"udp\" (protocol is '%s')", f,
                                nf_proto_name(s->proto));
+        }
+        if (s->lease_s > s->duration_s)
+                return nf_fail(e, 400, "conflict", "lease_s", "lease_s: %u is longer than duration_s %u", s->lease_s,
+                               s->duration_s);
         return 0;
 }
 
@@ -387,7 +393,8 @@ int nf_json_depth(const cJSON *item) {
 int nf_validate_fault(const cJSON *root, const struct nf_validate_limits *lim, struct nf_spec *s, struct nf_err *e) {
         static const char *const keys[] = {"targets", "exclude", "protocol", "ports",   "interfaces", "direction",
                                            "delay",   "loss",    "duplicate", "corrupt", "reorder",   "rate",
-                                           "limit",   "blackhole", "name",    "duration_s", NULL};
+                                           "limit",   "blackhole", "name",    "duration_s", "local_ports", "lease_s",
+                                           "allow_control_plane", NULL};
         static const char *const proto_names[] = {"all", "tcp", "udp", "icmp"};
         static const char *const dir_names[] = {"", "egress", "ingress", "both"};
         const cJSON *v;
@@ -426,7 +433,20 @@ int nf_validate_fault(const cJSON *root, const struct nf_validate_limits *lim, s
         if (get_integer(root, "", "duration_s", false, 1, lim->max_duration_s, &dur, &has_dur, e) < 0)
                 return -1;
         s->duration_s = has_dur ? (uint32_t)dur : lim->default_duration_s;
-        if (parse_ports(root, s, e) < 0 || parse_interfaces(root, s, e) < 0 || parse_effects(root, &s->fx, e) < 0 ||
+        if (get_integer(root, "", "lease_s", false, 1, lim->max_duration_s, &dur, &has_dur, e) < 0)
+                return -1;
+        s->lease_s = has_dur ? (uint32_t)dur : 0;
+        if ((v = cJSON_GetObjectItemCaseSensitive(root, "allow_control_plane"))) {
+                char shown[96];
+                if (!cJSON_IsBool(v)) {
+                        show(v, shown, sizeof(shown));
+                        return nf_fail(e, 400, "invalid_type", "allow_control_plane",
+                                       "allow_control_plane: expected true or false, got %s", shown);
+                }
+                s->allow_control_plane = cJSON_IsTrue(v);
+        }
+        if (parse_ports(root, "ports", s->ports, &s->n_ports, e) < 0 ||
+            parse_ports(root, "local_ports", s->local_ports, &s->n_local_ports, e) < 0 || parse_interfaces(root, s, e) < 0 || parse_effects(root, &s->fx, e) < 0 ||
             cross_check(s, e) < 0)
                 return -1;
         /* Addresses last: they allocate. */

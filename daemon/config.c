@@ -21,10 +21,15 @@ static void usage(FILE *f) {
                 "  --max-faults N         faults active at once (1-%u)       [NETFAULTD_MAX_FAULTS, 64]\n"
                 "  --max-body BYTES       largest request body                [NETFAULTD_MAX_BODY, 1048576]\n"
                 "  --max-connections N    concurrent API connections          [NETFAULTD_MAX_CONNECTIONS, 256]\n"
+                "  --max-filters N        flower filters across all faults    [NETFAULTD_MAX_FILTERS, 200000]\n"
+                "  --rate-limit N         changing requests/s per client, 0 off [NETFAULTD_RATE_LIMIT, 20]\n"
+                "  --state-dir DIR        journal and lock                    [NETFAULTD_STATE_DIR, /run/netfaultd]\n"
+                "  --on-start MODE        revert or resume journaled faults   [NETFAULTD_ON_START, revert]\n"
                 "  -h, --help             this text\n"
                 "  -V, --version          the version\n\n"
                 "Exit codes: 0 stopped cleanly (every fault reverted), 64 bad usage, 69 netlink unavailable,\n"
-                "70 internal error, 71 cannot listen, 77 not permitted (needs CAP_NET_ADMIN).\n",
+                "70 internal error, 71 cannot listen, 75 another netfaultd holds --state-dir, 77 not permitted (needs\n"
+                "CAP_NET_ADMIN).\n",
                 NF_MAX_SLOTS);
 }
 
@@ -79,6 +84,25 @@ static int apply_opt(struct nf_config *c, int opt, const char *v) {
                 return parse_u32("--max-body", v, 1024, 64 * 1024 * 1024, &c->max_body_bytes);
         case 'c':
                 return parse_u32("--max-connections", v, 1, 65536, &c->max_connections);
+        case 'F':
+                return parse_u32("--max-filters", v, 1, 10000000, &c->max_filters);
+        case 'r':
+                return parse_u32("--rate-limit", v, 0, 1000000, &c->rate_limit);
+        case 's':
+                if (!*v || v[0] != '/' || strlen(v) >= sizeof(c->state_dir)) {
+                        fprintf(stderr, "netfaultd: --state-dir: '%s' is not an absolute path of at most %zu bytes\n", v,
+                                sizeof(c->state_dir) - 1);
+                        return -1;
+                }
+                snprintf(c->state_dir, sizeof(c->state_dir), "%s", v);
+                return 0;
+        case 'o':
+                if (strcmp(v, "revert") != 0 && strcmp(v, "resume") != 0) {
+                        fprintf(stderr, "netfaultd: --on-start: '%s' is not revert or resume\n", v);
+                        return -1;
+                }
+                c->resume = strcmp(v, "resume") == 0;
+                return 0;
         }
         return -1;
 }
@@ -89,6 +113,8 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                 {"log-level", required_argument, NULL, 'L'},       {"max-duration", required_argument, NULL, 'd'},
                 {"default-duration", required_argument, NULL, 'D'}, {"max-faults", required_argument, NULL, 'n'},
                 {"max-body", required_argument, NULL, 'b'},        {"max-connections", required_argument, NULL, 'c'},
+                {"max-filters", required_argument, NULL, 'F'},     {"rate-limit", required_argument, NULL, 'r'},
+                {"state-dir", required_argument, NULL, 's'},       {"on-start", required_argument, NULL, 'o'},
                 {"help", no_argument, NULL, 'h'},                  {"version", no_argument, NULL, 'V'},
                 {NULL, 0, NULL, 0}};
         static const struct {
@@ -97,7 +123,9 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
         } envs[] = {{"NETFAULTD_LISTEN", 'l'},         {"NETFAULTD_LOG_FORMAT", 'f'},
                     {"NETFAULTD_LOG_LEVEL", 'L'},      {"NETFAULTD_MAX_DURATION", 'd'},
                     {"NETFAULTD_DEFAULT_DURATION", 'D'}, {"NETFAULTD_MAX_FAULTS", 'n'},
-                    {"NETFAULTD_MAX_BODY", 'b'},       {"NETFAULTD_MAX_CONNECTIONS", 'c'}};
+                    {"NETFAULTD_MAX_BODY", 'b'},       {"NETFAULTD_MAX_CONNECTIONS", 'c'},
+                    {"NETFAULTD_MAX_FILTERS", 'F'},    {"NETFAULTD_RATE_LIMIT", 'r'},
+                    {"NETFAULTD_STATE_DIR", 's'},      {"NETFAULTD_ON_START", 'o'}};
         int opt;
 
         *c = (struct nf_config){.log_format = NF_LOG_TEXT,
@@ -106,8 +134,11 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                                 .default_duration_s = 300,
                                 .max_faults = 64,
                                 .max_body_bytes = 1024 * 1024,
-                                .max_connections = 256};
+                                .max_connections = 256,
+                                .max_filters = 200000,
+                                .rate_limit = 20};
         snprintf(c->listen, sizeof(c->listen), "127.0.0.1:9700");
+        snprintf(c->state_dir, sizeof(c->state_dir), "/run/netfaultd");
         *exit_code = NF_EXIT_USAGE;
 
         for (size_t i = 0; i < sizeof(envs) / sizeof(*envs); i++) {

@@ -11,6 +11,7 @@
 #define NF_EXIT_UNAVAILABLE 69 /* the kernel's netlink interface could not be opened */
 #define NF_EXIT_SOFTWARE 70    /* internal error */
 #define NF_EXIT_OSERR 71       /* could not listen */
+#define NF_EXIT_TEMPFAIL 75    /* another netfaultd holds the state directory */
 #define NF_EXIT_NOPERM 77      /* lacks CAP_NET_ADMIN */
 
 struct nf_config {
@@ -22,6 +23,10 @@ struct nf_config {
         uint32_t max_faults;
         uint32_t max_body_bytes;
         uint32_t max_connections;
+        uint32_t max_filters;
+        uint32_t rate_limit; /* changing requests per second per client, 0: off */
+        char state_dir[200];
+        bool resume;         /* --on-start=resume */
 };
 
 /* Returns -1 to exit with *exit_code (help and version exit 0, errors exit NF_EXIT_USAGE). */

@@ -1,5 +1,8 @@
-/* netfaultd: entry point. Start-up and shutdown are symmetric: config → log → registry (netlink,
- * capability probe) → API; signals arrive as loop events, and shutdown reverts every fault. */
+/* netfaultd: entry point. Start-up and shutdown are symmetric:
+ *   config → log → journal (lock) → registry (netlink, capability probe) → reconciliation
+ *   (sweep, resume) → guardian → API → loop
+ * and in reverse on SIGTERM/SIGINT, which arrive as loop events: the API stops, every fault is
+ * reverted, the guardian is released, the lock is dropped. */
 #include <errno.h>
 #include <event2/event.h>
 #include <signal.h>
@@ -8,8 +11,12 @@
 
 #include "api/http.h"
 #include "daemon/config.h"
+#include "daemon/guardian.h"
+#include "daemon/journal.h"
 #include "daemon/log.h"
 #include "daemon/registry.h"
+
+#define LOCK_WAIT_MS 5000
 
 static void on_signal(evutil_socket_t sig, short what, void *arg) {
         (void)what;
@@ -17,66 +24,94 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
         event_base_loopbreak(arg);
 }
 
+static void log_capabilities(const struct nf_caps *c) {
+        for (int i = 0; i < NF_CAP_COUNT; i++)
+                nf_log(c->state[i] == NF_CAP_NO ? NF_LOG_WARN : NF_LOG_INFO, "daemon.capability", "%s %s: %s%s%s",
+                       nf_cap_kind(i), nf_cap_name(i),
+                       c->state[i] == NF_CAP_YES ? "available" : c->state[i] == NF_CAP_NO ? "missing" : "unknown",
+                       c->detail[i][0] ? " - " : "", c->detail[i]);
+}
+
 int main(int argc, char **argv) {
         struct nf_config cfg;
+        struct nf_journal journal;
         struct nf_registry reg;
+        struct nf_guardian guardian;
         struct nf_api api;
-        struct event_base *base;
-        struct event *sigterm, *sigint;
+        struct event_base *base = NULL;
+        struct event *sigterm = NULL, *sigint = NULL;
         char err[512];
-        int code, r;
+        int code, r, exit_code = NF_EXIT_OK;
 
         if (nf_config_parse(&cfg, argc, argv, &code) < 0)
                 return code;
         nf_log_setup(cfg.log_format, cfg.log_level);
         signal(SIGPIPE, SIG_IGN);
 
+        if ((r = nf_journal_open(&journal, cfg.state_dir, LOCK_WAIT_MS, err, sizeof(err))) < 0) {
+                nf_log(NF_LOG_ERROR, "daemon.start_failed", "%s", err);
+                return r == -EBUSY ? NF_EXIT_TEMPFAIL : r == -EACCES || r == -EPERM ? NF_EXIT_NOPERM : NF_EXIT_OSERR;
+        }
         base = event_base_new();
         if (!base) {
                 nf_log(NF_LOG_ERROR, "daemon.start_failed", "cannot create the event loop");
+                nf_journal_close(&journal);
                 return NF_EXIT_SOFTWARE;
         }
-        r = nf_registry_init(&reg, base, cfg.max_faults);
+        struct nf_registry_limits lim = {.max_faults = cfg.max_faults, .max_filters = cfg.max_filters};
+        r = nf_registry_init(&reg, base, &lim, &journal, nf_listen_port(cfg.listen));
         if (r < 0) {
                 nf_log(NF_LOG_ERROR, "daemon.start_failed", "cannot open rtnetlink: %s", strerror(-r));
-                event_base_free(base);
-                return r == -EPERM || r == -EACCES ? NF_EXIT_NOPERM : NF_EXIT_UNAVAILABLE;
+                exit_code = r == -EPERM || r == -EACCES ? NF_EXIT_NOPERM : NF_EXIT_UNAVAILABLE;
+                goto out_base;
         }
         if (reg.caps.state[NF_CAP_LINK_IFB] == NF_CAP_NO && reg.caps.err[NF_CAP_LINK_IFB] == -EPERM) {
                 nf_log(NF_LOG_ERROR, "daemon.start_failed",
                        "not permitted to change links and traffic control: run as root or with CAP_NET_ADMIN");
-                nf_registry_fini(&reg);
-                event_base_free(base);
-                return NF_EXIT_NOPERM;
+                exit_code = NF_EXIT_NOPERM;
+                goto out_registry;
         }
-        for (int i = 0; i < NF_CAP_COUNT; i++)
-                nf_log(reg.caps.state[i] == NF_CAP_NO ? NF_LOG_WARN : NF_LOG_INFO, "daemon.capability", "%s %s: %s%s%s",
-                       nf_cap_kind(i), nf_cap_name(i),
-                       reg.caps.state[i] == NF_CAP_YES ? "available" : reg.caps.state[i] == NF_CAP_NO ? "missing" : "unknown",
-                       reg.caps.detail[i][0] ? " - " : "", reg.caps.detail[i]);
+        log_capabilities(&reg.caps);
+
+        /* Nothing of ours survives a restart unless asked to: before the API answers, the
+         * namespace is swept and, with --on-start=resume, journaled faults come back. */
+        nf_registry_reconcile(&reg, cfg.resume, cfg.max_duration_s);
+
+        if ((r = nf_guardian_start(&guardian, &journal)) < 0)
+                nf_log(NF_LOG_WARN, "guardian.start_failed", "%s: faults will not be reverted if netfaultd is killed",
+                       strerror(-r));
+        else
+                nf_log(NF_LOG_INFO, "guardian.started", "pid %d watches netfaultd", (int)guardian.pid);
 
         if (nf_api_start(&api, base, &reg, &cfg, err, sizeof(err)) < 0) {
                 nf_log(NF_LOG_ERROR, "daemon.start_failed", "%s", err);
-                nf_api_stop(&api);
-                nf_registry_fini(&reg);
-                event_base_free(base);
-                return NF_EXIT_OSERR;
+                exit_code = NF_EXIT_OSERR;
+                goto out_api;
         }
         sigterm = evsignal_new(base, SIGTERM, on_signal, base);
         sigint = evsignal_new(base, SIGINT, on_signal, base);
         evsignal_add(sigterm, NULL);
         evsignal_add(sigint, NULL);
-        nf_log(NF_LOG_INFO, "daemon.started", "netfaultd %s listening on %s (%s)", NETFAULTD_VERSION, cfg.listen,
-               reg.caps.kernel);
+        nf_log(NF_LOG_INFO, "daemon.started", "netfaultd %s listening on %s (%s), state in %s", NETFAULTD_VERSION,
+               cfg.listen, reg.caps.kernel, cfg.state_dir);
 
         event_base_dispatch(base);
 
+out_api:
         nf_api_stop(&api);
-        size_t n = reg.n_faults;
+        {
+                size_t n = nf_registry_delete_all(&reg, "shutdown");
+                nf_log(NF_LOG_INFO, "daemon.stopped", "reverted %zu fault(s)", n);
+        }
+        nf_guardian_stop(&guardian);
+out_registry:
         nf_registry_fini(&reg);
-        nf_log(NF_LOG_INFO, "daemon.stopped", "reverted %zu fault(s)", n);
-        event_free(sigterm);
-        event_free(sigint);
+out_base:
+        if (sigterm)
+                event_free(sigterm);
+        if (sigint)
+                event_free(sigint);
         event_base_free(base);
-        return NF_EXIT_OK;
+        nf_journal_close(&journal);
+        return exit_code;
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <linux/gen_stats.h>
+#include <netinet/in.h>
 #include <linux/if_ether.h>
 #include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
@@ -74,13 +75,27 @@ static void set_err(struct nf_apply_error *err, int r, const char *extack, const
         snprintf(err->extack, sizeof(err->extack), "%s", extack ? extack : "");
 }
 
-static const char *dir_name(enum nf_direction d) {
-        return d == NF_DIR_INGRESS ? "ingress" : "egress";
+static int prio_free(struct nf_applier *a, const struct nf_plan_link *l, uint32_t parent, uint16_t prio, int family,
+                     struct nf_apply_error *err) {
+        uint16_t eth = htons(family == AF_INET6 ? ETH_P_IPV6 : ETH_P_IP);
+        size_t n;
+        int r = filters_at(a, l->iface.ifindex, parent, TC_H_MAKE((uint32_t)prio << 16, eth), &n);
+        if (r < 0) {
+                set_err(err, r, NULL, "cannot read the filters of %s", l->iface.name);
+                return r;
+        }
+        if (n > 0) {
+                set_err(err, -EBUSY, NULL, "filter priority %u on %s %s is taken by a filter that is not netfaultd's", prio,
+                        l->iface.name, parent == nf_hook_parent(NF_DIR_INGRESS) ? "ingress" : "egress");
+                return -EBUSY;
+        }
+        return 0;
 }
 
 static int preflight(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_error *err) {
         for (size_t i = 0; i < p->n_links; i++) {
                 const struct nf_plan_link *l = &p->links[i];
+                struct nf_hook_use *u = use_find(a, l->iface.ifindex, false);
                 enum nf_hook_qdisc hook;
                 int r = nf_world_hook_qdisc(&a->world, l->iface.ifindex, &hook);
                 if (r < 0) {
@@ -97,20 +112,14 @@ static int preflight(struct nf_applier *a, const struct nf_plan *p, struct nf_ap
                 if (hook == NF_HOOK_NONE)
                         continue;
                 for (int v6 = 0; v6 < 2; v6++) {
-                        uint16_t prio = v6 ? l->prio_v6 : l->prio_v4;
-                        uint16_t eth = htons(v6 ? ETH_P_IPV6 : ETH_P_IP);
-                        size_t n;
-                        r = filters_at(a, l->iface.ifindex, nf_hook_parent(l->dir), TC_H_MAKE((uint32_t)prio << 16, eth), &n);
-                        if (r < 0) {
-                                set_err(err, r, NULL, "cannot read the filters of %s", l->iface.name);
+                        int fam = v6 ? AF_INET6 : AF_INET;
+                        if ((r = prio_free(a, l, nf_hook_parent(l->dir), v6 ? l->prio_v6 : l->prio_v4, fam, err)) < 0)
                                 return r;
-                        }
-                        if (n > 0) {
-                                set_err(err, -EBUSY, NULL,
-                                        "filter priority %u on %s %s is taken by a filter that is not netfaultd's",
-                                        prio, l->iface.name, dir_name(l->dir));
-                                return -EBUSY;
-                        }
+                        /* The guard goes in with our first fault on the interface, on both hooks. */
+                        if (a->guard_port && (!u || u->users == 0))
+                                for (int d = NF_DIR_EGRESS; d <= NF_DIR_INGRESS; d++)
+                                        if ((r = prio_free(a, l, nf_hook_parent(d), nf_guard_prio(fam), fam, err)) < 0)
+                                                return r;
                 }
         }
         return 0;
@@ -170,13 +179,23 @@ int nf_apply(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_erro
                         r = -ENOSPC;
                         goto send_failed;
                 }
-                if (u->users == 0 && nf_world_hook_qdisc(&a->world, l->iface.ifindex, &hook) == 0 &&
-                    hook == NF_HOOK_NONE) {
+                bool first = u->users++ == 0;
+                if (first && nf_world_hook_qdisc(&a->world, l->iface.ifindex, &hook) == 0 && hook == NF_HOOK_NONE) {
                         u->created_clsact = true;
-                        u->users++;
                         QUEUE(nf_enc_clsact(buf_, room_, RTM_NEWQDISC, l->iface.ifindex), 0);
-                } else {
-                        u->users++;
+                }
+                for (int d = NF_DIR_EGRESS; first && a->guard_port && d <= NF_DIR_INGRESS; d++) {
+                        for (int v6 = 0; v6 < 2; v6++) {
+                                /* Any address, tcp, our API port as the local port; no action, so a
+                                 * match ends classification with TC_ACT_OK: the packet goes on as if
+                                 * no fault existed. */
+                                struct nf_filter_key g = {.remote.family = v6 ? AF_INET6 : AF_INET,
+                                                          .ip_proto = IPPROTO_TCP,
+                                                          .local_port = {a->guard_port, a->guard_port}};
+                                QUEUE(nf_enc_flower(buf_, room_, l->iface.ifindex, nf_hook_parent(d),
+                                                    nf_guard_prio(g.remote.family), 1, d, &g, NULL),
+                                      0);
+                        }
                 }
         }
         for (size_t i = 0; i < p->n_links; i++) {
@@ -256,6 +275,18 @@ hooks:
                         continue;
                 if (--u->users > 0)
                         continue;
+                for (int d = NF_DIR_EGRESS; a->guard_port && d <= NF_DIR_INGRESS; d++)
+                        for (int v6 = 0; v6 < 2; v6++) {
+                                char buf[256];
+                                int fam = v6 ? AF_INET6 : AF_INET;
+                                struct nlmsghdr *nlh = nf_enc_filter_del_prio(buf, sizeof(buf), u->ifindex, nf_hook_parent(d),
+                                                                              nf_guard_prio(fam), fam);
+                                r = nf_nl_request(&a->nl, nlh, NULL, NULL, &nlerr);
+                                if (r < 0 && r != -ENOENT && r != -EINVAL && !first) {
+                                        first = r;
+                                        set_err(err, r, nlerr.extack, "the kernel refused deleting the guard filter");
+                                }
+                        }
                 if (u->created_clsact) {
                         size_t n_eg = 0, n_in = 0;
                         char buf[256];

@@ -22,6 +22,10 @@ struct nf_applier {
         struct nf_world world;
         struct nf_hook_use uses[NF_MAX_HOOK_IFACES];
         size_t n_uses;
+        /* Our API's TCP port (0: none). Traffic from and to it is exempt from every fault on an
+         * interface we use: a guard filter at the first of our priorities ends classification
+         * for it, so a blackhole of 0.0.0.0/0 cannot cut the API off. */
+        uint16_t guard_port;
 };
 
 struct nf_apply_error {

@@ -154,6 +154,21 @@ static bool put_action(struct nlmsghdr *nlh, size_t buflen, const struct nf_acti
         return true;
 }
 
+/* One port or a range, as the source or the destination port. */
+static bool put_port(struct nlmsghdr *nlh, size_t buflen, uint8_t ip_proto, const struct nf_port_range *r, bool src) {
+        if (r->lo == 0 && r->hi == 0)
+                return true;
+        if (r->lo == r->hi) {
+                uint16_t type = ip_proto == IPPROTO_UDP ? (src ? TCA_FLOWER_KEY_UDP_SRC : TCA_FLOWER_KEY_UDP_DST)
+                                                        : (src ? TCA_FLOWER_KEY_TCP_SRC : TCA_FLOWER_KEY_TCP_DST);
+                return mnl_attr_put_u16_check(nlh, buflen, type, htons(r->lo));
+        }
+        return mnl_attr_put_u16_check(nlh, buflen, src ? TCA_FLOWER_KEY_PORT_SRC_MIN : TCA_FLOWER_KEY_PORT_DST_MIN,
+                                      htons(r->lo)) &&
+               mnl_attr_put_u16_check(nlh, buflen, src ? TCA_FLOWER_KEY_PORT_SRC_MAX : TCA_FLOWER_KEY_PORT_DST_MAX,
+                                      htons(r->hi));
+}
+
 struct nlmsghdr *nf_enc_flower(void *buf, size_t buflen, int ifindex, uint32_t parent, uint16_t prio, uint32_t handle,
                                enum nf_direction dir, const struct nf_filter_key *k, const struct nf_action_ref *a) {
         bool v6 = k->remote.family == AF_INET6;
@@ -170,30 +185,23 @@ struct nlmsghdr *nf_enc_flower(void *buf, size_t buflen, int ifindex, uint32_t p
                 return NULL;
         if (k->ip_proto && !mnl_attr_put_u8_check(nlh, buflen, TCA_FLOWER_KEY_IP_PROTO, k->ip_proto))
                 return NULL;
-        /* The remote side: destination on egress, source on ingress. */
+        /* The remote side: destination on egress, source on ingress. A /0 needs no key. */
         nf_prefix_addr_bytes(&k->remote, addr);
         nf_prefix_mask_bytes(&k->remote, mask);
-        if (!mnl_attr_put_check(nlh, buflen,
+        if (k->remote.len > 0 && !mnl_attr_put_check(nlh, buflen,
                                 v6 ? (egress ? TCA_FLOWER_KEY_IPV6_DST : TCA_FLOWER_KEY_IPV6_SRC)
                                    : (egress ? TCA_FLOWER_KEY_IPV4_DST : TCA_FLOWER_KEY_IPV4_SRC),
-                                alen, addr) ||
-            !mnl_attr_put_check(nlh, buflen,
+                                alen, addr)) 
+                return NULL;
+        if (k->remote.len > 0 && !mnl_attr_put_check(nlh, buflen,
                                 v6 ? (egress ? TCA_FLOWER_KEY_IPV6_DST_MASK : TCA_FLOWER_KEY_IPV6_SRC_MASK)
                                    : (egress ? TCA_FLOWER_KEY_IPV4_DST_MASK : TCA_FLOWER_KEY_IPV4_SRC_MASK),
                                 alen, mask))
                 return NULL;
-        if (k->port.lo && k->port.lo == k->port.hi) {
-                uint16_t type = k->ip_proto == IPPROTO_UDP ? (egress ? TCA_FLOWER_KEY_UDP_DST : TCA_FLOWER_KEY_UDP_SRC)
-                                                           : (egress ? TCA_FLOWER_KEY_TCP_DST : TCA_FLOWER_KEY_TCP_SRC);
-                if (!mnl_attr_put_u16_check(nlh, buflen, type, htons(k->port.lo)))
-                        return NULL;
-        } else if (k->port.lo || k->port.hi) {
-                if (!mnl_attr_put_u16_check(nlh, buflen, egress ? TCA_FLOWER_KEY_PORT_DST_MIN : TCA_FLOWER_KEY_PORT_SRC_MIN,
-                                            htons(k->port.lo)) ||
-                    !mnl_attr_put_u16_check(nlh, buflen, egress ? TCA_FLOWER_KEY_PORT_DST_MAX : TCA_FLOWER_KEY_PORT_SRC_MAX,
-                                            htons(k->port.hi)))
-                        return NULL;
-        }
+        /* Remote port: destination on egress, source on ingress; the local port the other way. */
+        if (!put_port(nlh, buflen, k->ip_proto, &k->remote_port, !egress) ||
+            !put_port(nlh, buflen, k->ip_proto, &k->local_port, egress))
+                return NULL;
         if (a && !put_action(nlh, buflen, a))
                 return NULL;
         /* Never offloaded: a NIC's flower offload would bypass our ifb and netem. */

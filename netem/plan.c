@@ -7,11 +7,15 @@
 #include <string.h>
 
 uint16_t nf_slot_prio(unsigned slot, int family) {
-        return (uint16_t)(NF_PRIO_BASE + 2 * slot + (family == AF_INET6 ? 1 : 0));
+        return (uint16_t)(NF_PRIO_BASE + 2 + 2 * slot + (family == AF_INET6 ? 1 : 0));
+}
+
+uint16_t nf_guard_prio(int family) {
+        return (uint16_t)(NF_PRIO_BASE + (family == AF_INET6 ? 1 : 0));
 }
 
 bool nf_prio_is_ours(uint16_t prio) {
-        return prio >= NF_PRIO_BASE && prio < NF_PRIO_BASE + 2 * NF_MAX_SLOTS;
+        return prio >= NF_PRIO_BASE && prio < NF_PRIO_BASE + 2 + 2 * NF_MAX_SLOTS;
 }
 
 int nf_spec_effective(const struct nf_spec *s, size_t max_out, struct nf_prefix **out, size_t *n) {
@@ -33,7 +37,8 @@ static uint8_t ip_proto_of(enum nf_proto p, int family) {
 
 int nf_plan_build(const struct nf_spec *s, const char *fault_id, const struct nf_prefix *eff, size_t n_eff,
                   unsigned slot, const struct nf_iface *ifaces, size_t n_ifaces, struct nf_plan *out) {
-        size_t per_prefix = s->n_ports ? s->n_ports : 1;
+        size_t n_remote = s->n_ports ? s->n_ports : 1, n_local = s->n_local_ports ? s->n_local_ports : 1;
+        size_t per_prefix = n_remote * n_local;
         size_t n_dirs = s->direction == NF_DIR_BOTH ? 2 : 1;
         int r;
 
@@ -58,7 +63,9 @@ int nf_plan_build(const struct nf_spec *s, const char *fault_id, const struct nf
                         k->remote = eff[i];
                         k->ip_proto = ip_proto_of(s->proto, eff[i].family);
                         if (s->n_ports)
-                                k->port = s->ports[j];
+                                k->remote_port = s->ports[j / n_local];
+                        if (s->n_local_ports)
+                                k->local_port = s->local_ports[j % n_local];
                 }
                 if (eff[i].family == AF_INET)
                         out->n_v4 = out->n_keys;
@@ -101,15 +108,20 @@ static bool protos_overlap(enum nf_proto a, enum nf_proto b) {
         return a == NF_PROTO_ALL || b == NF_PROTO_ALL || a == b;
 }
 
-static bool ports_overlap(const struct nf_spec *a, const struct nf_spec *b) {
+static bool ranges_overlap(const struct nf_port_range *a, size_t na, const struct nf_port_range *b, size_t nb) {
         /* icmp and "all" have no ports; an empty list means every port. */
-        if (a->n_ports == 0 || b->n_ports == 0)
+        if (na == 0 || nb == 0)
                 return true;
-        for (size_t i = 0; i < a->n_ports; i++)
-                for (size_t j = 0; j < b->n_ports; j++)
-                        if (a->ports[i].lo <= b->ports[j].hi && b->ports[j].lo <= a->ports[i].hi)
+        for (size_t i = 0; i < na; i++)
+                for (size_t j = 0; j < nb; j++)
+                        if (a[i].lo <= b[j].hi && b[j].lo <= a[i].hi)
                                 return true;
         return false;
+}
+
+static bool ports_overlap(const struct nf_spec *a, const struct nf_spec *b) {
+        return ranges_overlap(a->ports, a->n_ports, b->ports, b->n_ports) &&
+               ranges_overlap(a->local_ports, a->n_local_ports, b->local_ports, b->n_local_ports);
 }
 
 bool nf_scopes_overlap(const struct nf_fault_scope *a, const struct nf_fault_scope *b, char *why, size_t why_len) {

@@ -20,7 +20,8 @@
 #include "netem/units.h"
 
 /* Marks of ownership: everything we create carries one of these. */
-#define NF_PRIO_BASE 0xFD00u     /* filter priority of slot s: NF_PRIO_BASE + 2s (IPv4), +1 (IPv6) */
+#define NF_PRIO_BASE 0xFD00u     /* our filter priorities: the guard at BASE (IPv4) and BASE+1 (IPv6), */
+                                 /* slot s at BASE + 2 + 2s (IPv4) and +1 (IPv6) */
 #define NF_MAX_SLOTS 128u        /* concurrent faults per daemon */
 #define NF_QDISC_MAJOR 0x4e46u   /* "NF": major handle of the netem qdisc on our ifb links */
 #define NF_ACT_INDEX_BASE 0x4e460000u /* shared action index of slot s: base + 4s + dir */
@@ -36,7 +37,8 @@ struct nf_iface {
 struct nf_filter_key {
         struct nf_prefix remote;   /* destination on egress, source on ingress */
         uint8_t ip_proto;          /* 0: any */
-        struct nf_port_range port; /* 0-0: any; remote port */
+        struct nf_port_range remote_port; /* 0-0: any; destination on egress, source on ingress */
+        struct nf_port_range local_port;  /* 0-0: any; source on egress, destination on ingress */
 };
 
 enum nf_action_kind { NF_ACTION_REDIRECT, NF_ACTION_DROP };
@@ -81,4 +83,5 @@ struct nf_fault_scope {
 bool nf_scopes_overlap(const struct nf_fault_scope *a, const struct nf_fault_scope *b, char *why, size_t why_len);
 
 uint16_t nf_slot_prio(unsigned slot, int family);
+uint16_t nf_guard_prio(int family);
 bool nf_prio_is_ours(uint16_t prio);

@@ -47,13 +47,17 @@ struct nf_spec {
         struct nf_prefix *exclude; /* normalised */
         size_t n_exclude;
         enum nf_proto proto;
-        struct nf_port_range ports[NF_MAX_PORTS];
+        struct nf_port_range ports[NF_MAX_PORTS]; /* the peer's port */
         size_t n_ports;
+        struct nf_port_range local_ports[NF_MAX_PORTS]; /* ours */
+        size_t n_local_ports;
         char ifnames[NF_MAX_IFACES][IF_NAMESIZE];
         size_t n_ifnames; /* 0: every interface with a default route */
         enum nf_direction direction;
         struct nf_effects fx;
         uint32_t duration_s;
+        uint32_t lease_s;          /* 0: no lease; else reverted unless renewed within this time */
+        bool allow_control_plane;  /* false: metadata endpoints and our API stay untouched */
 };
 
 void nf_spec_free(struct nf_spec *s);

@@ -40,10 +40,10 @@ check "--help exits 0 and documents --listen" sh -c "'$BIN' --help | grep -q -- 
 "$BIN" --bogus >/dev/null 2>&1; check "unknown flag exits 64" [ $? = 64 ]
 "$BIN" --log-format yaml >/dev/null 2>&1; check "bad --log-format exits 64" [ $? = 64 ]
 NETFAULTD_MAX_FAULTS=0 "$BIN" >/dev/null 2>&1; check "bad NETFAULTD_MAX_FAULTS (env twin) exits 64" [ $? = 64 ]
-"$BIN" --listen 127.0.0.1:99999 >/dev/null 2>&1; check "bad port exits 64 or 71" [ $? = 71 -o $? = 64 ]
+"$BIN" --listen 127.0.0.1:99999 --state-dir "$T/s0" >/dev/null 2>&1; check "bad port exits 64 or 71" [ $? = 71 -o $? = 64 ]
 
 # --- start on a Unix socket with JSON logs
-"$BIN" --listen "unix:$SOCK" --log-format json --max-duration 600 2>"$T/log" &
+"$BIN" --listen "unix:$SOCK" --log-format json --max-duration 600 --state-dir "$T/state" 2>"$T/log" &
 PID=$!
 for i in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
 req GET /healthz
@@ -102,11 +102,13 @@ expect "DELETE /v1/faults with nothing active" 200 '"reverted":0'
 
 # --- TCP listener, and a port in use
 PORT=$((20000 + RANDOM % 20000))
-"$BIN" --listen "127.0.0.1:$PORT" 2>"$T/log2" &
+"$BIN" --listen "127.0.0.1:$PORT" --state-dir "$T/state2" 2>"$T/log2" &
 PID2=$!
 for i in $(seq 50); do curl -s "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 check "TCP listener answers /healthz" sh -c "curl -s http://127.0.0.1:$PORT/healthz | grep -q ok"
-"$BIN" --listen "127.0.0.1:$PORT" >/dev/null 2>&1; check "a port in use exits 71" [ $? = 71 ]
+"$BIN" --listen "127.0.0.1:$PORT" --state-dir "$T/state3" >/dev/null 2>&1; check "a port in use exits 71" [ $? = 71 ]
+"$BIN" --listen "127.0.0.1:$((PORT+1))" --state-dir "$T/state2" >/dev/null 2>&1; check "a second daemon on the same --state-dir exits 75" [ $? = 75 ]
+check "the guardian runs beside the daemon" sh -c "pgrep -f netfaultd-guard >/dev/null || grep -q netfaultd-guard /proc/[0-9]*/comm 2>/dev/null"
 kill -TERM $PID2; wait $PID2; check "SIGTERM exits 0 (TCP instance)" [ $? = 0 ]
 
 # --- SIGTERM
@@ -114,6 +116,9 @@ kill -TERM $PID; wait $PID; rc=$?; PID=
 check "SIGTERM exits 0" [ $rc = 0 ]
 check "the Unix socket is removed on exit" [ ! -e "$SOCK" ]
 check "shutdown is logged" grep -q '"event":"daemon.stopped"' "$T/log"
+check "start-up reconciliation is logged" grep -q '"event":"reconcile.swept"' "$T/log"
+check "the guardian is gone after a clean stop" sh -c "! grep -qx netfaultd-guard /proc/[0-9]*/comm 2>/dev/null"
+check "the journal holds no fault after a clean stop" sh -c "! ls '$T/state'/fault-*.json >/dev/null 2>&1"
 
 echo "1..$n"
 [ $failed = 0 ]

@@ -102,17 +102,17 @@ int main(int argc, char **argv) {
 
         nf_prefix_parse("fd00:1::/64", &k.remote);
         k.ip_proto = 6;
-        k.port = (struct nf_port_range){8080, 8080};
+        k.remote_port = (struct nf_port_range){8080, 8080};
         compare("flower-v6-tcp-drop", nf_enc_flower(buf, sizeof(buf), 2, egress, 0xfd01, 2, NF_DIR_EGRESS, &k, &drop));
 
         nf_prefix_parse("10.0.0.0/8", &k.remote);
         k.ip_proto = 17;
-        k.port = (struct nf_port_range){1000, 2000};
+        k.remote_port = (struct nf_port_range){1000, 2000};
         compare("flower-v4-udp-range", nf_enc_flower(buf, sizeof(buf), 2, egress, 0xfd00, 3, NF_DIR_EGRESS, &k, &redir));
 
         nf_prefix_parse("192.0.2.0/24", &k.remote);
         k.ip_proto = 1;
-        k.port = (struct nf_port_range){0, 0};
+        k.remote_port = (struct nf_port_range){0, 0};
         compare("flower-v4-icmp", nf_enc_flower(buf, sizeof(buf), 2, egress, 0xfd00, 4, NF_DIR_EGRESS, &k, &redir));
 
         compare("filter-del-prio", nf_enc_filter_del_prio(buf, sizeof(buf), 2, egress, 0xfd00, AF_INET));
@@ -126,7 +126,7 @@ int main(int argc, char **argv) {
         /* Ingress filters match the remote side as source. */
         nf_prefix_parse("10.0.2.10/32", &k.remote);
         k.ip_proto = 6;
-        k.port = (struct nf_port_range){8080, 8080};
+        k.remote_port = (struct nf_port_range){8080, 8080};
         struct nlmsghdr *nlh = nf_enc_flower(buf, sizeof(buf), 2, nf_hook_parent(NF_DIR_INGRESS), 0xfd00, 1,
                                              NF_DIR_INGRESS, &k, &drop);
         struct tcmsg *t = mnl_nlmsg_get_payload(nlh);

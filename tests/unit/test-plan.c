@@ -36,10 +36,10 @@ int main(void) {
         tap_is_int(p.n_keys, 6, "3 prefixes x 2 port ranges = 6 filters per link");
         tap_is_int(p.n_v4, 4, "IPv4 keys first");
         tap_ok(p.keys[4].remote.family == AF_INET6 && p.keys[4].ip_proto == IPPROTO_TCP, "IPv6 key carries tcp");
-        tap_ok(p.keys[1].port.lo == 8000 && p.keys[1].port.hi == 8100, "port range kept");
+        tap_ok(p.keys[1].remote_port.lo == 8000 && p.keys[1].remote_port.hi == 8100, "port range kept");
         tap_is_int(p.n_links, 2, "one link per interface");
-        tap_is_int(p.links[0].prio_v4, NF_PRIO_BASE + 6, "slot 3 IPv4 priority");
-        tap_is_int(p.links[0].prio_v6, NF_PRIO_BASE + 7, "slot 3 IPv6 priority");
+        tap_is_int(p.links[0].prio_v4, NF_PRIO_BASE + 8, "slot 3 IPv4 priority (after the guard)");
+        tap_is_int(p.links[0].prio_v6, NF_PRIO_BASE + 9, "slot 3 IPv6 priority");
         tap_ok(nf_prio_is_ours(p.links[0].prio_v4) && !nf_prio_is_ours(0xC000) && !nf_prio_is_ours(1),
                "our priority range is recognisable");
         tap_is_str(p.links[0].ifb_name, "nfe3.2", "ifb name carries slot and parent ifindex");

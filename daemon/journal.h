@@ -1,0 +1,40 @@
+/* The journal in --state-dir: our intent is on disk before the kernel changes, so that a
+ * restarted daemon or the guardian knows what was ours. One file per fault (fault-<id>.json)
+ * plus clsact.json (interfaces where we created the clsact qdisc). Every write is atomic: a
+ * temporary file, fsync, rename, fsync of the directory. A lock file keeps one daemon per
+ * state directory; the guardian shares it, so a restarted daemon waits for the old guardian. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cJSON;
+
+struct nf_journal {
+        char dir[256];
+        int lock_fd;
+};
+
+struct nf_journal_entry {
+        char id[24];
+        char state[16];        /* "applying" or "active" */
+        unsigned slot;
+        int64_t created_ms, expires_ms;
+        struct cJSON *spec;    /* as POSTed, normalised */
+};
+
+int nf_journal_open(struct nf_journal *j, const char *dir, int wait_ms, char *err, size_t errlen);
+void nf_journal_close(struct nf_journal *j);
+
+int nf_journal_put(struct nf_journal *j, const char *id, const char *state, unsigned slot, int64_t created_ms,
+                   int64_t expires_ms, const struct cJSON *spec, const struct cJSON *objects);
+int nf_journal_drop(struct nf_journal *j, const char *id);
+int nf_journal_put_clsact(struct nf_journal *j, const int *ifindexes, size_t n);
+
+/* Reads every fault record. Corrupt files are renamed to *.corrupt and reported through
+ * corrupt (a count); the sweep still cleans the kernel by our marks. */
+int nf_journal_load(struct nf_journal *j, struct nf_journal_entry **out, size_t *n, size_t *corrupt);
+void nf_journal_entries_free(struct nf_journal_entry *v, size_t n);
+int nf_journal_load_clsact(struct nf_journal *j, int *out, size_t max, size_t *n);
+/* Removes every fault record (after a full revert). */
+void nf_journal_clear(struct nf_journal *j);
