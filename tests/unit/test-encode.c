@@ -2,6 +2,7 @@
  * tests/fixtures/tc/ were recorded with tests/fixtures/record-tc.sh (strace of tc/ip 6.1.0); each
  * file's first line names the command. Sequence number and port id are masked, and NLM_F_ACK,
  * which our socket layer adds at send time, is added here before comparing. */
+#include <arpa/inet.h>
 #include <libmnl/libmnl.h>
 #include <linux/netlink.h>
 #include <linux/pkt_cls.h>
@@ -142,5 +143,21 @@ int main(int argc, char **argv) {
                 }
         }
         tap_ok(has_src && !has_dst, "ingress matches source address and port");
+
+        /* The control-plane guard: any address, tcp, our port as the local port, no action. */
+        struct nf_filter_key g = {.remote.family = AF_INET, .ip_proto = 6, .local_port = {9700, 9700}};
+        nlh = nf_enc_flower(buf, sizeof(buf), 2, egress, 0xfd00, 1, NF_DIR_EGRESS, &g, NULL);
+        bool src_port = false, addr = false, act = false;
+        mnl_attr_for_each(a, nlh, sizeof(struct tcmsg)) {
+                if (mnl_attr_get_type(a) != TCA_OPTIONS)
+                        continue;
+                mnl_attr_for_each_nested(o, a) {
+                        uint16_t ty = mnl_attr_get_type(o);
+                        src_port |= ty == TCA_FLOWER_KEY_TCP_SRC && ntohs(mnl_attr_get_u16(o)) == 9700;
+                        addr |= ty == TCA_FLOWER_KEY_IPV4_DST || ty == TCA_FLOWER_KEY_IPV4_DST_MASK;
+                        act |= ty == TCA_FLOWER_ACT;
+                }
+        }
+        tap_ok(src_port && !addr && !act, "egress guard: tcp source port 9700, no address key, no action");
         return tap_done();
 }

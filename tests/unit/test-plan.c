@@ -69,6 +69,21 @@ int main(void) {
         nf_plan_free(&p);
         tap_ok(nf_plan_build(&s, "f-test", eff, n_eff, NF_MAX_SLOTS, ifs, 1, &p) == -ERANGE, "slot out of range refused");
 
+        /* local ports multiply with remote ports */
+        s.fx = (struct nf_effects){.blackhole = true};
+        s.direction = NF_DIR_EGRESS;
+        s.proto = NF_PROTO_TCP;
+        s.n_ports = 2;
+        s.n_local_ports = 1;
+        s.local_ports[0] = (struct nf_port_range){8080, 8080};
+        tap_ok(nf_plan_build(&s, "f-test", eff, n_eff, 1, ifs, 1, &p) == 0 && p.n_keys == 6, "3 prefixes x 2 ports x 1 local port");
+        tap_ok(p.keys[0].local_port.lo == 8080 && p.keys[1].remote_port.lo == 8000, "keys carry both ports");
+        nf_plan_free(&p);
+        s.n_local_ports = 0;
+        tap_is_int(nf_guard_prio(AF_INET), NF_PRIO_BASE, "the guard comes first");
+        tap_ok(nf_prio_is_ours(nf_slot_prio(NF_MAX_SLOTS - 1, AF_INET6)) && !nf_prio_is_ours(nf_slot_prio(NF_MAX_SLOTS - 1, AF_INET6) + 1),
+               "the last slot's priority is the last of ours");
+
         /* filter limit */
         s.proto = NF_PROTO_TCP;
         s.n_ports = NF_MAX_PORTS;

@@ -2,6 +2,7 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 
+#include "api/fault_json.h"
 #include "api/validate.h"
 #include "tap.h"
 
@@ -69,6 +70,12 @@ static const struct bad_case bad[] = {
         {"{\"targets\":[\"10.0.0.1\"],\"blackhole\":\"yes\"}", 400, "blackhole", "'yes'"},
         {"{\"targets\":[\"10.0.0.1\"],\"blackhole\":true,\"delay\":{\"ms\":5}}", 400, "blackhole", "cannot be combined"},
         {"{\"targets\":[\"10.0.0.1\"],\"blackhole\":false}", 400, "delay", "no effect"},
+        /* local ports, lease, control plane */
+        {"{\"targets\":[\"10.0.0.1\"],\"local_ports\":[8080],\"blackhole\":true}", 400, "local_ports", "protocol"},
+        {"{\"targets\":[\"10.0.0.1\"],\"protocol\":\"tcp\",\"local_ports\":[\"x\"],\"blackhole\":true}", 400, "local_ports[0]", "'x'"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"lease_s\":0}", 400, "lease_s", "0 is out of range"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"duration_s\":60,\"lease_s\":61}", 400, "lease_s", "longer than duration_s"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"allow_control_plane\":1}", 400, "allow_control_plane", "expected true or false"},
         /* name, duration */
         {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"name\":5}", 400, "name", "5 is not a printable"},
         {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"name\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}", 400, "name", "at most 64"},
@@ -139,6 +146,46 @@ int main(void) {
         tap_ok(s.fx.loss_pct == 0.5 && s.fx.rate_kbit == 1000 && s.fx.limit == 5000 && s.n_exclude == 1,
                "loss, rate, limit, exclude fields");
         nf_spec_free(&s);
+
+        tap_ok(accept_json("{\"targets\":[\"10.0.2.10\"],\"protocol\":\"tcp\",\"local_ports\":[8080],\"direction\":\"ingress\","
+                           "\"blackhole\":true,\"lease_s\":30,\"allow_control_plane\":true}",
+                           &s) == 0 &&
+                       s.n_local_ports == 1 && s.local_ports[0].lo == 8080 && s.lease_s == 30 && s.allow_control_plane &&
+                       s.direction == NF_DIR_INGRESS,
+               "accepts local_ports, ingress, lease_s and allow_control_plane");
+        nf_spec_free(&s);
+
+        /* The journal stores the compact spec and --on-start=resume validates it again: every
+         * accepted spec must survive the round trip unchanged. */
+        static const char *const round[] = {
+                "{\"targets\":[\"10.0.0.0/8\",\"fd00::/64\"],\"exclude\":[\"10.1.0.0/16\"],\"delay\":{\"ms\":100,\"jitter_ms\":10,"
+                "\"correlation\":25,\"distribution\":\"pareto\"},\"loss\":{\"percent\":0.5},\"limit\":5000,\"duration_s\":60}",
+                "{\"targets\":[\"10.0.2.10\"],\"protocol\":\"udp\",\"ports\":[53,\"1000-2000\"],\"local_ports\":[5353],"
+                "\"interfaces\":[\"eth0\"],\"direction\":\"both\",\"blackhole\":true,\"name\":\"dns\",\"lease_s\":10}",
+                "{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":5},\"reorder\":{\"percent\":5,\"gap\":3},\"duplicate\":{\"percent\":1},"
+                "\"corrupt\":{\"percent\":1},\"rate\":{\"kbit\":1000}}",
+        };
+        for (size_t i = 0; i < sizeof(round) / sizeof(*round); i++) {
+                struct nf_spec a, b;
+                int ok = accept_json(round[i], &a) == 0;
+                cJSON *j = ok ? nf_spec_to_json(&a, true) : NULL;
+                char *t1 = j ? cJSON_PrintUnformatted(j) : NULL;
+                struct nf_err e = {0};
+                ok = ok && j && nf_validate_fault(j, &LIM, &b, &e) == 0;
+                cJSON *j2 = ok ? nf_spec_to_json(&b, true) : NULL;
+                char *t2 = j2 ? cJSON_PrintUnformatted(j2) : NULL;
+                tap_ok(ok && t1 && t2 && strcmp(t1, t2) == 0, "spec %zu survives the journal round trip", i);
+                if (!ok)
+                        printf("#   %s\n#   %s\n", t1 ? t1 : "", e.message);
+                free(t1);
+                free(t2);
+                cJSON_Delete(j);
+                cJSON_Delete(j2);
+                if (ok) {
+                        nf_spec_free(&a);
+                        nf_spec_free(&b);
+                }
+        }
 
         tap_ok(accept_json("{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":50},\"reorder\":{\"percent\":25,\"correlation\":50,"
                       "\"gap\":5}}",
