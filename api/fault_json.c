@@ -41,7 +41,10 @@ cJSON *nf_spec_to_json(const struct nf_spec *s, bool compact) {
         static const char *const dirs[] = {"", "egress", "ingress", "both"};
         const struct nf_effects *fx = &s->fx;
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddItemToObject(o, "targets", prefixes(s->targets, s->n_targets));
+        cJSON *t = prefixes(s->targets, s->n_targets);
+        for (size_t i = 0; i < s->n_target_names; i++)
+                cJSON_AddItemToArray(t, cJSON_CreateString(s->target_names[i]));
+        cJSON_AddItemToObject(o, "targets", t);
         if (!compact || s->n_exclude)
                 cJSON_AddItemToObject(o, "exclude", prefixes(s->exclude, s->n_exclude));
         cJSON_AddStringToObject(o, "protocol", nf_proto_name(s->proto));
@@ -175,6 +178,21 @@ cJSON *nf_fault_to_json(const struct nf_fault *f, const char *state, const struc
         cJSON_AddItemToObject(prot, "excluded_from_targets", prefixes(f->protected_hit, f->n_protected_hit));
         if (f->reg && f->reg->api_port)
                 cJSON_AddNumberToObject(prot, "api_port", f->reg->api_port);
+        if (f->n_names) {
+                cJSON *ns = cJSON_AddArrayToObject(o, "names");
+                for (size_t i = 0; i < f->n_names; i++) {
+                        const struct nf_fault_name *fn = &f->names[i];
+                        cJSON *no = cJSON_CreateObject();
+                        cJSON_AddStringToObject(no, "target", fn->name);
+                        cJSON_AddItemToObject(no, "addresses", prefixes(fn->addrs, fn->n_addrs));
+                        cJSON_AddStringToObject(no, fn->aws ? "read_at" : "resolved_at", nf_format_time(fn->resolved_ms, t, sizeof(t)));
+                        if (fn->err)
+                                cJSON_AddStringToObject(no, "last_error", nf_resolver_strerror(fn->err));
+                        cJSON_AddItemToArray(ns, no);
+                }
+                if (f->next_resolve_ms)
+                        cJSON_AddStringToObject(o, "next_resolution_at", nf_format_time(f->next_resolve_ms, t, sizeof(t)));
+        }
         cJSON *ifs = cJSON_AddArrayToObject(o, "interfaces");
         for (size_t i = 0; i < f->n_ifaces; i++)
                 cJSON_AddItemToArray(ifs, cJSON_CreateString(f->ifaces[i].name));

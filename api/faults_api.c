@@ -9,6 +9,7 @@
 #include "api/fault_json.h"
 #include "api/http.h"
 #include "api/validate.h"
+#include "daemon/log.h"
 
 static bool is_json(struct evhttp_request *req) {
         const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
@@ -30,6 +31,67 @@ static bool query_flag(struct evhttp_request *req, const char *name) {
         on = v && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
         evhttp_clear_headers(&q);
         return on;
+}
+
+/* A POST waiting for its hostnames to resolve. */
+struct pending {
+        struct nf_api *api;
+        struct evhttp_request *req; /* NULL once the client has gone */
+        struct evhttp_connection *evcon;
+        struct nf_spec spec;
+        struct nf_fault_init init;
+        bool dry_run;
+};
+
+static void on_client_gone(struct evhttp_connection *evcon, void *arg) {
+        struct pending *p = arg;
+        (void)evcon;
+        p->req = NULL;
+        p->evcon = NULL;
+}
+
+/* Creates the fault (unless e already says why not), replies and frees p. */
+static void finish(struct pending *p, struct nf_err *e) {
+        struct nf_err err;
+        struct nf_fault *f = NULL;
+        if (p->evcon)
+                evhttp_connection_set_closecb(p->evcon, NULL, NULL);
+        /* A client that left while its names resolved gets no fault: nobody would know its id. */
+        if (!e && p->req) {
+                f = nf_registry_create(p->api->reg, &p->spec, &p->init, p->dry_run, &err);
+                e = f ? NULL : &err;
+        }
+        if (!p->req) {
+                nf_log(NF_LOG_INFO, "fault.abandoned", "the client left before its hostnames resolved; nothing created");
+        } else if (e) {
+                nf_api_reply_error(p->req, e);
+        } else if (p->dry_run) {
+                /* Validated, resolved and planned; nothing was changed. */
+                cJSON *o = nf_fault_to_json(f, "planned", NULL);
+                int missing = nf_caps_missing(&p->api->reg->caps, &f->spec);
+                cJSON_AddBoolToObject(o, "kernel_supports", missing < 0);
+                if (missing >= 0)
+                        cJSON_AddStringToObject(o, "kernel_lacks", nf_cap_module(missing));
+                cJSON_AddItemToObject(o, "plan", nf_plan_to_json(&f->plan, true));
+                nf_fault_free(f);
+                nf_api_reply(p->req, 200, o);
+        } else {
+                char loc[64];
+                snprintf(loc, sizeof(loc), "/v1/faults/%s", f->id);
+                evhttp_add_header(evhttp_request_get_output_headers(p->req), "Location", loc);
+                nf_api_reply(p->req, 201, nf_fault_to_json(f, "active", NULL));
+        }
+        nf_spec_free(&p->spec);
+        nf_fault_init_free(&p->init);
+        free(p);
+}
+
+static void on_resolved(struct nf_lookup *l, void *arg) {
+        struct pending *p = arg;
+        struct nf_err e;
+        int r = nf_registry_take_lookup(&p->spec, l, &p->init, &e);
+        nf_lookup_free(l);
+        finish(p, r < 0 ? &e : NULL);
 }
 
 static void create_fault(struct nf_api *api, struct evhttp_request *req) {
@@ -62,21 +124,31 @@ static void create_fault(struct nf_api *api, struct evhttp_request *req) {
         cJSON_Delete(root);
         if (r < 0)
                 return nf_api_reply_error(req, &e);
-        bool dry_run = query_flag(req, "dry_run");
-        struct nf_fault *f = nf_registry_create(api->reg, &spec, dry_run, &e);
-        if (!f)
+        struct pending *p = calloc(1, sizeof(*p));
+        if (!p) {
+                nf_spec_free(&spec);
+                nf_fail(&e, 500, "internal", NULL, "out of memory");
                 return nf_api_reply_error(req, &e);
-        if (dry_run) {
-                /* Validated, resolved and planned; nothing was changed. */
-                cJSON *o = nf_fault_to_json(f, "planned", NULL);
-                cJSON_AddItemToObject(o, "plan", nf_plan_to_json(&f->plan, true));
-                nf_fault_free(f);
-                return nf_api_reply(req, 200, o);
         }
-        char loc[64];
-        snprintf(loc, sizeof(loc), "/v1/faults/%s", f->id);
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Location", loc);
-        nf_api_reply(req, 201, nf_fault_to_json(f, "active", NULL));
+        *p = (struct pending){.api = api, .req = req, .spec = spec, .dry_run = query_flag(req, "dry_run")};
+        if (nf_registry_expand_aws(api->reg, &p->spec, &p->init, &e) < 0)
+                return finish(p, &e);
+        char names[NF_MAX_TARGET_NAMES][NF_TARGET_NAME_LEN];
+        size_t n = nf_spec_hostnames(&p->spec, names);
+        if (n == 0)
+                return finish(p, NULL);
+        if (!api->reg->resolver) {
+                nf_fail(&e, 503, "no_resolver", "targets", "hostnames cannot be resolved here (no resolver)");
+                return finish(p, &e);
+        }
+        /* The reply waits for the answers; if the client goes away meanwhile, we notice. */
+        p->evcon = evhttp_request_get_connection(req);
+        if (p->evcon)
+                evhttp_connection_set_closecb(p->evcon, on_client_gone, p);
+        if (!nf_lookup_start(api->reg->resolver, (const char(*)[NF_TARGET_NAME_LEN])names, n, on_resolved, p)) {
+                nf_fail(&e, 500, "internal", NULL, "out of memory");
+                return finish(p, &e);
+        }
 }
 
 void nf_api_faults_collection(struct nf_api *api, struct evhttp_request *req) {
@@ -138,6 +210,26 @@ void nf_api_healthz(struct nf_api *api, struct evhttp_request *req) {
 void nf_api_capabilities(struct nf_api *api, struct evhttp_request *req) {
         cJSON *o = nf_caps_to_json(&api->reg->caps);
         cJSON *l = cJSON_AddObjectToObject(o, "limits");
+        cJSON *aws = cJSON_AddObjectToObject(o, "aws_ip_ranges");
+        const struct nf_aws_ranges *ar = api->reg->aws;
+        cJSON_AddBoolToObject(aws, "loaded", ar && ar->n > 0);
+        if (ar && ar->n) {
+                cJSON_AddStringToObject(aws, "path", ar->path);
+                cJSON_AddStringToObject(aws, "syncToken", ar->sync_token);
+                cJSON_AddStringToObject(aws, "createDate", ar->create_date);
+                cJSON_AddNumberToObject(aws, "prefixes", (double)ar->n);
+        }
+        if (ar && ar->default_region[0]) {
+                cJSON_AddStringToObject(aws, "default_region", ar->default_region);
+                cJSON_AddStringToObject(aws, "region_from", ar->region_source);
+        }
+        cJSON *dns = cJSON_AddObjectToObject(o, "dns");
+        cJSON_AddBoolToObject(dns, "available", api->reg->resolver != NULL);
+        if (api->reg->resolver) {
+                cJSON_AddStringToObject(dns, "nameservers", api->reg->resolver->servers);
+                cJSON_AddNumberToObject(dns, "min_ttl_s", api->reg->resolver->min_ttl_s);
+                cJSON_AddNumberToObject(dns, "max_ttl_s", api->reg->resolver->max_ttl_s);
+        }
         cJSON_AddStringToObject(o, "version", NETFAULTD_VERSION);
         cJSON_AddNumberToObject(l, "max_faults", api->reg->lim.max_faults);
         cJSON_AddNumberToObject(l, "max_filters", api->reg->lim.max_filters);

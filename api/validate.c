@@ -109,8 +109,9 @@ static const cJSON *get_object(const cJSON *root, const char *key, struct nf_err
         return v;
 }
 
+/* A list of addresses and CIDRs; for targets, also hostnames and aws: selections (names). */
 static int parse_prefix_list(const cJSON *root, const char *key, bool required, size_t max, struct nf_prefix **out,
-                             size_t *n, struct nf_err *e) {
+                             size_t *n, char (**names)[NF_TARGET_NAME_LEN], size_t *n_names, struct nf_err *e) {
         const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, key), *it;
         char shown[96], field[96];
         size_t i = 0, count;
@@ -119,8 +120,8 @@ static int parse_prefix_list(const cJSON *root, const char *key, bool required, 
         *n = 0;
         if (!arr) {
                 if (required)
-                        return nf_fail(e, 400, "missing_field", key, "%s is required: a list of IPv4/IPv6 addresses or CIDRs",
-                                       key);
+                        return nf_fail(e, 400, "missing_field", key,
+                                       "%s is required: a list of IPv4/IPv6 addresses, CIDRs, hostnames or aws:SERVICE", key);
                 return 0;
         }
         if (!cJSON_IsArray(arr)) {
@@ -139,16 +140,33 @@ static int parse_prefix_list(const cJSON *root, const char *key, bool required, 
                 return nf_fail(e, 500, "internal", key, "out of memory");
         cJSON_ArrayForEach(it, arr) {
                 snprintf(field, sizeof(field), "%s[%zu]", key, i);
-                if (!cJSON_IsString(it) || nf_prefix_parse(it->valuestring, &(*out)[i]) < 0) {
+                bool ok = cJSON_IsString(it) && nf_prefix_parse(it->valuestring, &(*out)[*n]) == 0;
+                if (ok) {
+                        (*n)++;
+                } else if (names && cJSON_IsString(it) &&
+                           ((strncmp(it->valuestring, "aws:", 4) == 0 && strlen(it->valuestring) > 4) ||
+                            nf_is_hostname(it->valuestring))) {
+                        if (*n_names >= NF_MAX_TARGET_NAMES) {
+                                free(*out);
+                                *out = NULL;
+                                return nf_fail(e, 400, "too_many", field, "%s: at most %d hostnames and aws: selections",
+                                               field, NF_MAX_TARGET_NAMES);
+                        }
+                        if (!*names && !(*names = calloc(NF_MAX_TARGET_NAMES, NF_TARGET_NAME_LEN))) {
+                                free(*out);
+                                *out = NULL;
+                                return nf_fail(e, 500, "internal", key, "out of memory");
+                        }
+                        snprintf((*names)[(*n_names)++], NF_TARGET_NAME_LEN, "%s", it->valuestring);
+                } else {
                         show(it, shown, sizeof(shown));
                         free(*out);
                         *out = NULL;
-                        return nf_fail(e, 400, "invalid_address", field, "%s: %s is not an IPv4/IPv6 address or CIDR",
-                                       field, shown);
+                        return nf_fail(e, 400, "invalid_address", field, "%s: %s is not an IPv4/IPv6 address or CIDR%s",
+                                       field, shown, names ? ", a hostname or aws:SERVICE[:region]" : "");
                 }
                 i++;
         }
-        *n = i;
         nf_prefix_set_normalize(*out, n);
         return 0;
 }
@@ -450,9 +468,12 @@ int nf_validate_fault(const cJSON *root, const struct nf_validate_limits *lim, s
             cross_check(s, e) < 0)
                 return -1;
         /* Addresses last: they allocate. */
-        if (parse_prefix_list(root, "targets", true, NF_MAX_TARGETS, &s->targets, &s->n_targets, e) < 0)
+        if (parse_prefix_list(root, "targets", true, NF_MAX_TARGETS, &s->targets, &s->n_targets, &s->target_names,
+                              &s->n_target_names, e) < 0) {
+                nf_spec_free(s);
                 return -1;
-        if (parse_prefix_list(root, "exclude", false, NF_MAX_EXCLUDES, &s->exclude, &s->n_exclude, e) < 0) {
+        }
+        if (parse_prefix_list(root, "exclude", false, NF_MAX_EXCLUDES, &s->exclude, &s->n_exclude, NULL, NULL, e) < 0) {
                 nf_spec_free(s);
                 return -1;
         }

@@ -25,6 +25,9 @@ static void usage(FILE *f) {
                 "  --rate-limit N         changing requests/s per client, 0 off [NETFAULTD_RATE_LIMIT, 20]\n"
                 "  --state-dir DIR        journal and lock                    [NETFAULTD_STATE_DIR, /run/netfaultd]\n"
                 "  --on-start MODE        revert or resume journaled faults   [NETFAULTD_ON_START, revert]\n"
+                "  --aws-ip-ranges FILE   AWS ip-ranges.json for aws: targets [NETFAULTD_AWS_IP_RANGES]\n"
+                "  --dns-min-ttl S        re-resolve hostnames at most this often [NETFAULTD_DNS_MIN_TTL, 5]\n"
+                "  --dns-max-ttl S        and at least this often             [NETFAULTD_DNS_MAX_TTL, 300]\n"
                 "  -h, --help             this text\n"
                 "  -V, --version          the version\n\n"
                 "Exit codes: 0 stopped cleanly (every fault reverted), 64 bad usage, 69 netlink unavailable,\n"
@@ -96,6 +99,17 @@ static int apply_opt(struct nf_config *c, int opt, const char *v) {
                 }
                 snprintf(c->state_dir, sizeof(c->state_dir), "%s", v);
                 return 0;
+        case 'a':
+                if (strlen(v) >= sizeof(c->aws_ip_ranges)) {
+                        fprintf(stderr, "netfaultd: --aws-ip-ranges: path too long\n");
+                        return -1;
+                }
+                snprintf(c->aws_ip_ranges, sizeof(c->aws_ip_ranges), "%s", v);
+                return 0;
+        case 't':
+                return parse_u32("--dns-min-ttl", v, 1, 86400, &c->dns_min_ttl_s);
+        case 'T':
+                return parse_u32("--dns-max-ttl", v, 1, 86400, &c->dns_max_ttl_s);
         case 'o':
                 if (strcmp(v, "revert") != 0 && strcmp(v, "resume") != 0) {
                         fprintf(stderr, "netfaultd: --on-start: '%s' is not revert or resume\n", v);
@@ -115,6 +129,8 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                 {"max-body", required_argument, NULL, 'b'},        {"max-connections", required_argument, NULL, 'c'},
                 {"max-filters", required_argument, NULL, 'F'},     {"rate-limit", required_argument, NULL, 'r'},
                 {"state-dir", required_argument, NULL, 's'},       {"on-start", required_argument, NULL, 'o'},
+                {"aws-ip-ranges", required_argument, NULL, 'a'},   {"dns-min-ttl", required_argument, NULL, 't'},
+                {"dns-max-ttl", required_argument, NULL, 'T'},
                 {"help", no_argument, NULL, 'h'},                  {"version", no_argument, NULL, 'V'},
                 {NULL, 0, NULL, 0}};
         static const struct {
@@ -125,7 +141,9 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                     {"NETFAULTD_DEFAULT_DURATION", 'D'}, {"NETFAULTD_MAX_FAULTS", 'n'},
                     {"NETFAULTD_MAX_BODY", 'b'},       {"NETFAULTD_MAX_CONNECTIONS", 'c'},
                     {"NETFAULTD_MAX_FILTERS", 'F'},    {"NETFAULTD_RATE_LIMIT", 'r'},
-                    {"NETFAULTD_STATE_DIR", 's'},      {"NETFAULTD_ON_START", 'o'}};
+                    {"NETFAULTD_STATE_DIR", 's'},      {"NETFAULTD_ON_START", 'o'},
+                    {"NETFAULTD_AWS_IP_RANGES", 'a'},  {"NETFAULTD_DNS_MIN_TTL", 't'},
+                    {"NETFAULTD_DNS_MAX_TTL", 'T'}};
         int opt;
 
         *c = (struct nf_config){.log_format = NF_LOG_TEXT,
@@ -136,7 +154,9 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                                 .max_body_bytes = 1024 * 1024,
                                 .max_connections = 256,
                                 .max_filters = 200000,
-                                .rate_limit = 20};
+                                .rate_limit = 20,
+                                .dns_min_ttl_s = 5,
+                                .dns_max_ttl_s = 300};
         snprintf(c->listen, sizeof(c->listen), "127.0.0.1:9700");
         snprintf(c->state_dir, sizeof(c->state_dir), "/run/netfaultd");
         *exit_code = NF_EXIT_USAGE;
@@ -167,6 +187,10 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
         }
         if (optind < argc) {
                 fprintf(stderr, "netfaultd: unexpected argument '%s'\nTry 'netfaultd --help'.\n", argv[optind]);
+                return -1;
+        }
+        if (c->dns_min_ttl_s > c->dns_max_ttl_s) {
+                fprintf(stderr, "netfaultd: --dns-min-ttl %u is above --dns-max-ttl %u\n", c->dns_min_ttl_s, c->dns_max_ttl_s);
                 return -1;
         }
         if (c->default_duration_s > c->max_duration_s)

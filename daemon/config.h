@@ -27,6 +27,8 @@ struct nf_config {
         uint32_t rate_limit; /* changing requests per second per client, 0: off */
         char state_dir[200];
         bool resume;         /* --on-start=resume */
+        char aws_ip_ranges[256];
+        uint32_t dns_min_ttl_s, dns_max_ttl_s;
 };
 
 /* Returns -1 to exit with *exit_code (help and version exit 0, errors exit NF_EXIT_USAGE). */

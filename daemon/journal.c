@@ -217,7 +217,8 @@ int nf_journal_load(struct nf_journal *j, struct nf_journal_entry **out, size_t 
                 *e = (struct nf_journal_entry){.slot = (unsigned)sl->valuedouble,
                                                .created_ms = (int64_t)c->valuedouble,
                                                .expires_ms = (int64_t)x->valuedouble,
-                                               .spec = cJSON_DetachItemFromObject(o, "spec")};
+                                               .spec = cJSON_DetachItemFromObject(o, "spec"),
+                                               .objects = cJSON_DetachItemFromObject(o, "objects")};
                 snprintf(e->id, sizeof(e->id), "%s", id->valuestring);
                 snprintf(e->state, sizeof(e->state), "%s", st->valuestring);
                 cJSON_Delete(o);
@@ -227,8 +228,10 @@ int nf_journal_load(struct nf_journal *j, struct nf_journal_entry **out, size_t 
 }
 
 void nf_journal_entries_free(struct nf_journal_entry *v, size_t n) {
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
                 cJSON_Delete(v[i].spec);
+                cJSON_Delete(v[i].objects);
+        }
         free(v);
 }
 

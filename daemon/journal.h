@@ -21,6 +21,7 @@ struct nf_journal_entry {
         unsigned slot;
         int64_t created_ms, expires_ms;
         struct cJSON *spec;    /* as POSTed, normalised */
+        struct cJSON *objects; /* what it put in the kernel, and what its names resolved to */
 };
 
 int nf_journal_open(struct nf_journal *j, const char *dir, int wait_ms, char *err, size_t errlen);

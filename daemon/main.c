@@ -10,11 +10,13 @@
 #include <string.h>
 
 #include "api/http.h"
+#include "daemon/awsranges.h"
 #include "daemon/config.h"
 #include "daemon/guardian.h"
 #include "daemon/journal.h"
 #include "daemon/log.h"
 #include "daemon/registry.h"
+#include "daemon/resolver.h"
 
 #define LOCK_WAIT_MS 5000
 
@@ -38,6 +40,8 @@ int main(int argc, char **argv) {
         struct nf_registry reg;
         struct nf_guardian guardian;
         struct nf_api api;
+        struct nf_resolver resolver;
+        struct nf_aws_ranges aws;
         struct event_base *base = NULL;
         struct event *sigterm = NULL, *sigint = NULL;
         char err[512];
@@ -58,6 +62,17 @@ int main(int argc, char **argv) {
                 nf_journal_close(&journal);
                 return NF_EXIT_SOFTWARE;
         }
+        if ((r = nf_aws_ranges_load(&aws, cfg.aws_ip_ranges, err, sizeof(err))) < 0) {
+                nf_log(NF_LOG_ERROR, "daemon.start_failed", "%s", err);
+                event_base_free(base);
+                nf_journal_close(&journal);
+                return NF_EXIT_USAGE;
+        }
+        if (cfg.aws_ip_ranges[0])
+                nf_log(NF_LOG_INFO, "aws.ranges", "%zu prefixes from %s (syncToken %s, createDate %s), default region %s", aws.n,
+                       aws.path, aws.sync_token, aws.create_date, aws.default_region[0] ? aws.default_region : "none");
+        if (nf_resolver_init(&resolver, base, cfg.dns_min_ttl_s, cfg.dns_max_ttl_s) < 0)
+                nf_log(NF_LOG_WARN, "dns.config", "no resolver: hostnames in targets will be refused");
         struct nf_registry_limits lim = {.max_faults = cfg.max_faults, .max_filters = cfg.max_filters};
         r = nf_registry_init(&reg, base, &lim, &journal, nf_listen_port(cfg.listen));
         if (r < 0) {
@@ -72,6 +87,8 @@ int main(int argc, char **argv) {
                 goto out_registry;
         }
         log_capabilities(&reg.caps);
+        reg.resolver = resolver.dns ? &resolver : NULL;
+        reg.aws = &aws;
 
         /* Nothing of ours survives a restart unless asked to: before the API answers, the
          * namespace is swept and, with --on-start=resume, journaled faults come back. */
@@ -107,6 +124,8 @@ out_api:
 out_registry:
         nf_registry_fini(&reg);
 out_base:
+        nf_resolver_fini(&resolver);
+        nf_aws_ranges_free(&aws);
         if (sigterm)
                 event_free(sigterm);
         if (sigint)

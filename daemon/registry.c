@@ -47,6 +47,12 @@ void nf_fault_free(struct nf_fault *f) {
                 event_free(f->timer);
         if (f->lease_timer)
                 event_free(f->lease_timer);
+        if (f->dns_timer)
+                event_free(f->dns_timer);
+        if (f->lookup)
+                f->lookup->arg = NULL; /* it completes later and frees itself */
+        free(f->learned);
+        free(f->names);
         nf_plan_free(&f->plan);
         free(f->eff);
         nf_spec_free(&f->spec);
@@ -70,6 +76,16 @@ static int journal_fault(struct nf_registry *r, const struct nf_fault *f, const 
         if (!r->journal)
                 return 0;
         cJSON *spec = nf_spec_to_json(&f->spec, true), *objects = nf_plan_to_json(&f->plan, false);
+        /* What names resolved to: --on-start=resume starts from these, then resolves again. */
+        cJSON *names = cJSON_AddArrayToObject(objects, "names");
+        for (size_t i = 0; i < f->n_names; i++) {
+                char buf[NF_PREFIX_STRLEN];
+                cJSON *n = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(n, "addresses");
+                cJSON_AddStringToObject(n, "name", f->names[i].name);
+                for (size_t k = 0; k < f->names[i].n_addrs; k++)
+                        cJSON_AddItemToArray(a, cJSON_CreateString(nf_prefix_format(&f->names[i].addrs[k], buf, sizeof(buf))));
+                cJSON_AddItemToArray(names, n);
+        }
         int rc = nf_journal_put(r->journal, f->id, state, f->slot, f->created_ms, f->expires_ms, spec, objects);
         cJSON_Delete(spec);
         cJSON_Delete(objects);
@@ -77,6 +93,9 @@ static int journal_fault(struct nf_registry *r, const struct nf_fault *f, const 
                 nf_log(NF_LOG_ERROR, "journal.write_failed", "%s: %s", f->id, strerror(-rc));
         return rc;
 }
+
+static void schedule_resolution(struct nf_registry *r, struct nf_fault *f, uint32_t ttl_s);
+static int journal_learned(const struct nf_journal_entry *je, const struct nf_spec *spec, struct nf_fault_init *init);
 
 /* ---- timers ---- */
 
@@ -131,35 +150,65 @@ static int resolve_interfaces(struct nf_registry *r, struct nf_fault *f, struct 
 }
 
 /* targets - (exclude + protected addresses), remembering which protected addresses mattered. */
-static int effective_set(struct nf_fault *f, struct nf_err *e) {
+/* exclude + the protected addresses (and, for a fault with hostnames, the nameservers). */
+static int exclusions(const struct nf_registry *r, const struct nf_fault *f, struct nf_prefix **out, size_t *n) {
         static const char *const protected[] = NF_PROTECTED_ADDRESSES;
+        const struct nf_spec *s = &f->spec;
+        size_t extra = NF_N_PROTECTED + (r->resolver ? r->resolver->n_server_prefixes : 0);
+        *n = 0;
+        *out = calloc(s->n_exclude + extra + 1, sizeof(**out));
+        if (!*out)
+                return -ENOMEM;
+        if (s->n_exclude)
+                memcpy(*out, s->exclude, s->n_exclude * sizeof(**out));
+        *n = s->n_exclude;
+        if (!s->allow_control_plane) {
+                for (size_t i = 0; i < NF_N_PROTECTED; i++)
+                        nf_prefix_parse(protected[i], &(*out)[(*n)++]);
+                bool names = false;
+                for (size_t i = 0; i < s->n_target_names; i++)
+                        names |= strncmp(s->target_names[i], "aws:", 4) != 0;
+                for (size_t i = 0; names && r->resolver && i < r->resolver->n_server_prefixes; i++)
+                        (*out)[(*n)++] = r->resolver->server_prefixes[i];
+        }
+        nf_prefix_set_normalize(*out, n);
+        return 0;
+}
+
+static int effective_set(struct nf_registry *r, struct nf_fault *f, struct nf_err *e) {
         struct nf_spec s = f->spec;
-        struct nf_prefix *ex = NULL;
-        size_t n_ex = s.n_exclude;
+        struct nf_prefix *ex = NULL, *all = NULL;
+        size_t n_ex = 0, n_all = s.n_targets + f->n_learned;
         int rc;
 
-        if (!s.allow_control_plane) {
-                ex = calloc(s.n_exclude + NF_N_PROTECTED, sizeof(*ex));
-                if (!ex)
-                        return nf_fail(e, 500, "internal", NULL, "out of memory");
-                if (s.n_exclude)
-                        memcpy(ex, s.exclude, s.n_exclude * sizeof(*ex));
-                for (size_t i = 0; i < NF_N_PROTECTED; i++) {
-                        struct nf_prefix p;
-                        nf_prefix_parse(protected[i], &p);
-                        for (size_t t = 0; t < s.n_targets; t++)
-                                if (nf_prefix_overlaps(&p, &s.targets[t])) {
-                                        f->protected_hit[f->n_protected_hit++] = p;
-                                        break;
-                                }
-                        ex[n_ex++] = p;
-                }
-                nf_prefix_set_normalize(ex, &n_ex);
-                s.exclude = ex;
-                s.n_exclude = n_ex;
+        if (exclusions(r, f, &ex, &n_ex) < 0 || !(all = calloc(n_all + 1, sizeof(*all)))) {
+                free(ex);
+                return nf_fail(e, 500, "internal", NULL, "out of memory");
         }
+        if (s.n_targets)
+                memcpy(all, s.targets, s.n_targets * sizeof(*all));
+        if (f->n_learned)
+                memcpy(all + s.n_targets, f->learned, f->n_learned * sizeof(*all));
+        nf_prefix_set_normalize(all, &n_all);
+        /* Which protected addresses did the targets hold? (shown in the fault) */
+        for (size_t i = 0; !s.allow_control_plane && i < n_ex; i++) {
+                bool user = false;
+                for (size_t k = 0; k < s.n_exclude; k++)
+                        user |= nf_prefix_contains(&s.exclude[k], &ex[i]);
+                for (size_t t = 0; !user && t < n_all; t++)
+                        if (nf_prefix_overlaps(&ex[i], &all[t]) &&
+                            f->n_protected_hit < sizeof(f->protected_hit) / sizeof(*f->protected_hit)) {
+                                f->protected_hit[f->n_protected_hit++] = ex[i];
+                                break;
+                        }
+        }
+        s.targets = all;
+        s.n_targets = n_all;
+        s.exclude = ex;
+        s.n_exclude = n_ex;
         rc = nf_spec_effective(&s, NF_MAX_FILTERS_PER_FAULT, &f->eff, &f->n_eff);
         free(ex);
+        free(all);
         if (rc == -E2BIG)
                 return nf_fail(e, 400, "too_many_filters", "exclude", "targets minus exclude splits into more than %d prefixes",
                                NF_MAX_FILTERS_PER_FAULT);
@@ -204,20 +253,31 @@ static int unavailable(const struct nf_caps *c, const struct nf_spec *s, struct 
 }
 
 /* Everything up to the kernel: the fault is fully planned, nothing is changed. */
-static struct nf_fault *prepare(struct nf_registry *r, struct nf_spec *spec, const char *id, int slot,
-                                struct nf_err *e) {
+static struct nf_fault *prepare(struct nf_registry *r, struct nf_spec *spec, struct nf_fault_init *init, const char *id,
+                                int slot, bool dry_run, struct nf_err *e) {
         struct nf_fault *f = calloc(1, sizeof(*f));
         int rc;
         if (!f) {
                 nf_spec_free(spec);
+                nf_fault_init_free(init);
                 nf_fail(e, 500, "internal", NULL, "out of memory");
                 return NULL;
         }
         f->spec = *spec;
         *spec = (struct nf_spec){0};
         f->reg = r;
+        if (init) {
+                f->learned = init->learned;
+                f->n_learned = init->n_learned;
+                f->names = init->names;
+                f->n_names = init->n_names;
+                f->first_ttl_s = init->ttl_s;
+                *init = (struct nf_fault_init){0};
+                nf_prefix_set_normalize(f->learned, &f->n_learned);
+        }
 
-        if (nf_caps_missing(&r->caps, &f->spec) >= 0) {
+        /* A dry run plans even where the kernel could not apply it (and says so). */
+        if (!dry_run && nf_caps_missing(&r->caps, &f->spec) >= 0) {
                 unavailable(&r->caps, &f->spec, e);
                 goto fail;
         }
@@ -226,7 +286,7 @@ static struct nf_fault *prepare(struct nf_registry *r, struct nf_spec *spec, con
                         r->n_faults, r->lim.max_faults);
                 goto fail;
         }
-        if (resolve_interfaces(r, f, e) < 0 || effective_set(f, e) < 0 || check_conflicts(r, f, e) < 0)
+        if (resolve_interfaces(r, f, e) < 0 || effective_set(r, f, e) < 0 || check_conflicts(r, f, e) < 0)
                 goto fail;
         if (slot >= 0) {
                 f->slot = (unsigned)slot;
@@ -300,6 +360,9 @@ static int commit(struct nf_registry *r, struct nf_fault *f, int64_t created_ms,
         }
         if (f->spec.lease_s)
                 f->lease_expires_ms = now + (int64_t)f->spec.lease_s * 1000;
+        /* Names are resolved again at their TTL (within --dns-min-ttl..--dns-max-ttl); a resumed
+         * fault starts from its journaled addresses and resolves at once. */
+        schedule_resolution(r, f, created_ms ? 0 : f->first_ttl_s);
         f->next = r->faults;
         r->faults = f;
         r->n_faults++;
@@ -309,8 +372,9 @@ static int commit(struct nf_registry *r, struct nf_fault *f, int64_t created_ms,
         return 0;
 }
 
-struct nf_fault *nf_registry_create(struct nf_registry *r, struct nf_spec *spec, bool dry_run, struct nf_err *e) {
-        struct nf_fault *f = prepare(r, spec, NULL, -1, e);
+struct nf_fault *nf_registry_create(struct nf_registry *r, struct nf_spec *spec, struct nf_fault_init *init,
+                                    bool dry_run, struct nf_err *e) {
+        struct nf_fault *f = prepare(r, spec, init, NULL, -1, dry_run, e);
         if (!f || dry_run)
                 return f;
         if (commit(r, f, 0, 0, e) < 0) {
@@ -370,6 +434,254 @@ size_t nf_registry_delete_all(struct nf_registry *r, const char *why) {
         return n;
 }
 
+/* ---- names ---- */
+
+void nf_fault_init_free(struct nf_fault_init *init) {
+        if (!init)
+                return;
+        free(init->learned);
+        free(init->names);
+        *init = (struct nf_fault_init){0};
+}
+
+size_t nf_spec_hostnames(const struct nf_spec *spec, char (*names)[NF_TARGET_NAME_LEN]) {
+        size_t n = 0;
+        for (size_t i = 0; i < spec->n_target_names; i++)
+                if (strncmp(spec->target_names[i], "aws:", 4) != 0)
+                        snprintf(names[n++], NF_TARGET_NAME_LEN, "%s", spec->target_names[i]);
+        return n;
+}
+
+static struct nf_fault_name *init_name(struct nf_fault_init *init, const char *name, bool aws) {
+        struct nf_fault_name *v = realloc(init->names, (init->n_names + 1) * sizeof(*v));
+        if (!v)
+                return NULL;
+        init->names = v;
+        struct nf_fault_name *n = &v[init->n_names++];
+        *n = (struct nf_fault_name){.aws = aws, .resolved_ms = nf_now_realtime_ms()};
+        snprintf(n->name, sizeof(n->name), "%s", name);
+        return n;
+}
+
+static int learn(struct nf_fault_init *init, const struct nf_prefix *p, size_t n) {
+        struct nf_prefix *v = realloc(init->learned, (init->n_learned + n + 1) * sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        init->learned = v;
+        if (n)
+                memcpy(v + init->n_learned, p, n * sizeof(*p));
+        init->n_learned += n;
+        return 0;
+}
+
+static const char *target_field(const struct nf_spec *spec, const char *name, char *buf, size_t len) {
+        /* Names follow the literal addresses in the normalised targets list. */
+        for (size_t i = 0; i < spec->n_target_names; i++)
+                if (strcmp(spec->target_names[i], name) == 0) {
+                        snprintf(buf, len, "targets[%zu]", spec->n_targets + i);
+                        return buf;
+                }
+        return "targets";
+}
+
+int nf_registry_expand_aws(struct nf_registry *r, const struct nf_spec *spec, struct nf_fault_init *init,
+                           struct nf_err *e) {
+        static const struct nf_aws_ranges none = {0};
+        for (size_t i = 0; i < spec->n_target_names; i++) {
+                const char *t = spec->target_names[i];
+                char field[48];
+                struct nf_prefix *sel = NULL;
+                size_t n = 0;
+                if (strncmp(t, "aws:", 4) != 0)
+                        continue;
+                if (nf_aws_ranges_select(r->aws ? r->aws : &none, t + 4, target_field(spec, t, field, sizeof(field)), &sel,
+                                         &n, e) < 0) {
+                        free(sel);
+                        return -1;
+                }
+                struct nf_fault_name *fn = init_name(init, t, true);
+                if (!fn || learn(init, sel, n) < 0) {
+                        free(sel);
+                        return nf_fail(e, 500, "internal", NULL, "out of memory");
+                }
+                fn->n_addrs = n < NF_MAX_NAME_ADDRS ? n : NF_MAX_NAME_ADDRS; /* shown: the first ones */
+                memcpy(fn->addrs, sel, fn->n_addrs * sizeof(*sel));
+                free(sel);
+        }
+        return 0;
+}
+
+int nf_registry_take_lookup(const struct nf_spec *spec, const struct nf_lookup *l, struct nf_fault_init *init,
+                            struct nf_err *e) {
+        for (size_t i = 0; i < l->n; i++) {
+                const struct nf_name_result *res = &l->res[i];
+                char field[48];
+                if (res->n_addrs == 0)
+                        return nf_fail(e, 422, "unresolved_target", target_field(spec, res->name, field, sizeof(field)),
+                                       "%s: '%s' resolved to no address (%s); the fault is refused rather than widened",
+                                       field, res->name, res->err ? nf_resolver_strerror(res->err) : "no A or AAAA record");
+                struct nf_fault_name *fn = init_name(init, res->name, false);
+                if (!fn || learn(init, res->addrs, res->n_addrs) < 0)
+                        return nf_fail(e, 500, "internal", NULL, "out of memory");
+                fn->n_addrs = res->n_addrs;
+                memcpy(fn->addrs, res->addrs, res->n_addrs * sizeof(*res->addrs));
+                if (init->ttl_s == 0 || res->ttl_s < init->ttl_s)
+                        init->ttl_s = res->ttl_s;
+        }
+        return 0;
+}
+
+/* Journaled addresses of names, for --on-start=resume. */
+static int journal_learned(const struct nf_journal_entry *je, const struct nf_spec *spec, struct nf_fault_init *init) {
+        const cJSON *names = je->objects ? cJSON_GetObjectItem(je->objects, "names") : NULL, *n;
+        char hosts[NF_MAX_TARGET_NAMES][NF_TARGET_NAME_LEN];
+        size_t nh = nf_spec_hostnames(spec, hosts);
+        cJSON_ArrayForEach(n, names) {
+                const cJSON *nm = cJSON_GetObjectItem(n, "name"), *a = cJSON_GetObjectItem(n, "addresses"), *it;
+                if (!cJSON_IsString(nm) || strncmp(nm->valuestring, "aws:", 4) == 0)
+                        continue;
+                struct nf_fault_name *fn = init_name(init, nm->valuestring, false);
+                if (!fn)
+                        return -1;
+                cJSON_ArrayForEach(it, a) {
+                        if (cJSON_IsString(it) && fn->n_addrs < NF_MAX_NAME_ADDRS &&
+                            nf_prefix_parse(it->valuestring, &fn->addrs[fn->n_addrs]) == 0)
+                                fn->n_addrs++;
+                }
+                if (learn(init, fn->addrs, fn->n_addrs) < 0)
+                        return -1;
+        }
+        (void)nh;
+        return 0;
+}
+
+/* Adds addresses a name newly resolved to, to a live fault, without touching what it matches
+ * already. Addresses that another fault covers are skipped (and logged), never forced. */
+static void extend_fault(struct nf_registry *r, struct nf_fault *f, const struct nf_prefix *add, size_t n_add) {
+        struct nf_prefix *ex = NULL, *cand = NULL, *fresh = NULL, *merged = NULL;
+        size_t n_ex = 0, n_cand = 0, n_fresh = 0, first, kept = 0;
+        struct nf_apply_error ae;
+        char buf[NF_PREFIX_STRLEN];
+
+        if (exclusions(r, f, &ex, &n_ex) < 0)
+                return;
+        struct nf_prefix *norm = calloc(n_add + 1, sizeof(*norm));
+        if (!norm)
+                goto out;
+        memcpy(norm, add, n_add * sizeof(*add));
+        nf_prefix_set_normalize(norm, &n_add);
+        struct nf_spec tmp = {.targets = norm, .n_targets = n_add, .exclude = ex, .n_exclude = n_ex};
+        int rc = nf_spec_effective(&tmp, NF_MAX_FILTERS_PER_FAULT, &cand, &n_cand);
+        free(norm);
+        if (rc < 0)
+                goto out;
+        tmp = (struct nf_spec){.targets = cand, .n_targets = n_cand, .exclude = f->eff, .n_exclude = f->n_eff};
+        if (nf_spec_effective(&tmp, NF_MAX_FILTERS_PER_FAULT, &fresh, &n_fresh) < 0 || n_fresh == 0)
+                goto out;
+        for (size_t i = 0; i < n_fresh; i++) {
+                struct nf_fault_scope a = {&f->spec, &fresh[i], 1, f->ifaces, f->n_ifaces};
+                bool clash = false;
+                for (struct nf_fault *o = r->faults; o && !clash; o = o->next) {
+                        struct nf_fault_scope b = {&o->spec, o->eff, o->n_eff, o->ifaces, o->n_ifaces};
+                        char why[256];
+                        if (o != f && nf_scopes_overlap(&a, &b, why, sizeof(why))) {
+                                clash = true;
+                                nf_log(NF_LOG_WARN, "fault.address_skipped", "%s: new address %s overlaps fault %s", f->id,
+                                       nf_prefix_format(&fresh[i], buf, sizeof(buf)), o->id);
+                        }
+                }
+                if (!clash)
+                        fresh[kept++] = fresh[i];
+        }
+        if (kept == 0 || r->n_filters + kept * f->plan.n_links > r->lim.max_filters)
+                goto out;
+        if (nf_plan_extend(&f->plan, &f->spec, fresh, kept, &first) < 0)
+                goto out;
+        size_t added = f->plan.n_keys - first;
+        if (nf_apply_extend(&r->applier, &f->plan, first, &ae) < 0) {
+                nf_log(NF_LOG_WARN, "fault.extend_failed", "%s: %s%s%s", f->id, ae.message, ae.extack[0] ? ": " : "", ae.extack);
+                goto out;
+        }
+        merged = realloc(f->eff, (f->n_eff + kept) * sizeof(*merged));
+        if (merged) {
+                memcpy(merged + f->n_eff, fresh, kept * sizeof(*fresh));
+                f->eff = merged;
+                f->n_eff += kept;
+                nf_prefix_set_normalize(f->eff, &f->n_eff);
+        }
+        r->n_filters += added * f->plan.n_links;
+        for (size_t i = 0; i < kept; i++)
+                nf_log(NF_LOG_INFO, "fault.address_added", "%s now also matches %s", f->id,
+                       nf_prefix_format(&fresh[i], buf, sizeof(buf)));
+        journal_fault(r, f, "active");
+out:
+        free(ex);
+        free(cand);
+        free(fresh);
+}
+
+static void on_reresolved(struct nf_lookup *l, void *arg) {
+        struct nf_fault *f = arg;
+        uint32_t ttl = UINT32_MAX;
+        if (!f) { /* the fault went away meanwhile */
+                nf_lookup_free(l);
+                return;
+        }
+        struct nf_registry *r = f->reg;
+        f->lookup = NULL;
+        for (size_t i = 0; i < l->n; i++) {
+                const struct nf_name_result *res = &l->res[i];
+                struct nf_fault_name *fn = NULL;
+                for (size_t k = 0; k < f->n_names; k++)
+                        if (!f->names[k].aws && strcmp(f->names[k].name, res->name) == 0)
+                                fn = &f->names[k];
+                if (!fn)
+                        continue;
+                fn->err = res->err;
+                if (res->n_addrs == 0) {
+                        /* Keep what we know: a resolver outage must not shrink (or widen) the fault. */
+                        nf_log(NF_LOG_WARN, "dns.failed", "%s: %s resolved to nothing (%s); keeping %zu address(es)", f->id,
+                               res->name, res->err ? nf_resolver_strerror(res->err) : "no record", fn->n_addrs);
+                        continue;
+                }
+                fn->resolved_ms = nf_now_realtime_ms();
+                if (res->ttl_s < ttl)
+                        ttl = res->ttl_s;
+                for (size_t k = 0; k < res->n_addrs; k++) {
+                        bool known = false;
+                        for (size_t j = 0; j < fn->n_addrs && !known; j++)
+                                known = nf_prefix_contains(&fn->addrs[j], &res->addrs[k]);
+                        if (!known && fn->n_addrs < NF_MAX_NAME_ADDRS)
+                                fn->addrs[fn->n_addrs++] = res->addrs[k];
+                }
+                extend_fault(r, f, res->addrs, res->n_addrs);
+        }
+        nf_lookup_free(l);
+        schedule_resolution(r, f, ttl);
+}
+
+static void on_dns_timer(evutil_socket_t fd, short what, void *arg) {
+        struct nf_fault *f = arg;
+        char names[NF_MAX_TARGET_NAMES][NF_TARGET_NAME_LEN];
+        (void)fd;
+        (void)what;
+        size_t n = nf_spec_hostnames(&f->spec, names);
+        if (n == 0 || f->lookup || !f->reg->resolver)
+                return;
+        f->lookup = nf_lookup_start(f->reg->resolver, (const char(*)[NF_TARGET_NAME_LEN])names, n, on_reresolved, f);
+}
+
+static void schedule_resolution(struct nf_registry *r, struct nf_fault *f, uint32_t ttl_s) {
+        if (!r->resolver || f->n_names == 0)
+                return;
+        char names[NF_MAX_TARGET_NAMES][NF_TARGET_NAME_LEN];
+        if (nf_spec_hostnames(&f->spec, names) == 0)
+                return;
+        uint32_t s = nf_resolver_next_s(r->resolver, ttl_s);
+        f->next_resolve_ms = nf_now_realtime_ms() + (int64_t)s * 1000;
+        arm(&f->dns_timer, r->base, on_dns_timer, f, (int64_t)s * 1000);
+}
+
 /* ---- start-up reconciliation ---- */
 
 static void log_removal(const char *event, const char *message) {
@@ -390,7 +702,14 @@ static void resume_one(struct nf_registry *r, const struct nf_journal_entry *je,
                 nf_log(NF_LOG_WARN, "reconcile.invalid", "%s cannot be resumed: %s", je->id, e.message);
                 return;
         }
-        struct nf_fault *f = prepare(r, &spec, je->id, (int)je->slot, &e);
+        struct nf_fault_init init = {0};
+        if (nf_registry_expand_aws(r, &spec, &init, &e) < 0 || journal_learned(je, &spec, &init) < 0) {
+                nf_log(NF_LOG_WARN, "reconcile.invalid", "%s cannot be resumed: %s", je->id, e.message);
+                nf_spec_free(&spec);
+                nf_fault_init_free(&init);
+                return;
+        }
+        struct nf_fault *f = prepare(r, &spec, &init, je->id, (int)je->slot, false, &e);
         if (!f || commit(r, f, je->created_ms, je->expires_ms, &e) < 0) {
                 nf_log(NF_LOG_WARN, "reconcile.resume_failed", "%s: %s", je->id, e.message);
                 nf_fault_free(f);

@@ -7,7 +7,9 @@
 #include <stdint.h>
 
 #include "api/errors.h"
+#include "daemon/awsranges.h"
 #include "daemon/journal.h"
+#include "daemon/resolver.h"
 #include "netem/apply.h"
 #include "netem/caps.h"
 #include "netem/plan.h"
@@ -22,12 +24,39 @@ struct event;
 #define NF_PROTECTED_ADDRESSES {"169.254.170.2/32", "169.254.169.254/32", "fd00:ec2::254/128"}
 #define NF_N_PROTECTED 3
 
+/* A target given by name, and what it has resolved to so far (kept for the fault's life). */
+struct nf_fault_name {
+        char name[NF_TARGET_NAME_LEN];
+        bool aws;
+        struct nf_prefix addrs[NF_MAX_NAME_ADDRS];
+        size_t n_addrs;
+        int64_t resolved_ms; /* last answer with addresses */
+        int err;             /* last resolution error, 0 if none */
+};
+
+/* What name resolution brought before the fault is created. */
+struct nf_fault_init {
+        struct nf_prefix *learned; /* addresses of names and aws: selections */
+        size_t n_learned;
+        struct nf_fault_name *names;
+        size_t n_names;
+        uint32_t ttl_s; /* smallest TTL of the answers */
+};
+
 struct nf_fault {
         char id[NF_ID_LEN];
         struct nf_spec spec;
-        struct nf_prefix *eff; /* targets minus excludes minus protected addresses */
+        struct nf_prefix *eff; /* (targets + learned) minus excludes minus protected addresses */
         size_t n_eff;
-        struct nf_prefix protected_hit[NF_N_PROTECTED]; /* protected addresses inside the targets */
+        struct nf_prefix *learned; /* from names, normalised; only grows */
+        size_t n_learned;
+        struct nf_fault_name *names;
+        size_t n_names;
+        int64_t next_resolve_ms;
+        uint32_t first_ttl_s;
+        struct event *dns_timer;
+        struct nf_lookup *lookup; /* in flight */
+        struct nf_prefix protected_hit[NF_N_PROTECTED + 8]; /* protected addresses inside the targets */
         size_t n_protected_hit;
         struct nf_iface ifaces[NF_MAX_IFACES];
         size_t n_ifaces;
@@ -55,6 +84,8 @@ struct nf_registry {
         size_t n_filters;
         struct nf_registry_limits lim;
         uint16_t api_port; /* protected TCP port, 0 for a Unix socket */
+        struct nf_resolver *resolver; /* may be NULL: hostnames are then refused */
+        struct nf_aws_ranges *aws;
         bool slot_used[NF_MAX_SLOTS];
 };
 
@@ -68,7 +99,18 @@ int nf_registry_reconcile(struct nf_registry *r, bool resume, uint32_t max_durat
 
 /* Takes ownership of spec on success and on failure. With dry_run the fault is planned but
  * nothing is applied or kept: free it with nf_fault_free(). */
-struct nf_fault *nf_registry_create(struct nf_registry *r, struct nf_spec *spec, bool dry_run, struct nf_err *e);
+struct nf_fault *nf_registry_create(struct nf_registry *r, struct nf_spec *spec, struct nf_fault_init *init,
+                                    bool dry_run, struct nf_err *e);
+/* Expands the aws: selections of a spec into init (fail closed: 422 naming the target). */
+int nf_registry_expand_aws(struct nf_registry *r, const struct nf_spec *spec, struct nf_fault_init *init,
+                           struct nf_err *e);
+/* Takes the results of a lookup of the spec's hostnames into init; refuses (422 naming the
+ * target) when a name resolved to nothing. */
+int nf_registry_take_lookup(const struct nf_spec *spec, const struct nf_lookup *l, struct nf_fault_init *init,
+                            struct nf_err *e);
+void nf_fault_init_free(struct nf_fault_init *init);
+/* Hostnames of a spec (not aws:), copied into names; returns how many. */
+size_t nf_spec_hostnames(const struct nf_spec *spec, char (*names)[NF_TARGET_NAME_LEN]);
 struct nf_fault *nf_registry_find(struct nf_registry *r, const char *id);
 int nf_registry_renew(struct nf_registry *r, struct nf_fault *f, struct nf_err *e);
 /* Reverts and frees the fault. Returns the revert's result. */

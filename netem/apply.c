@@ -232,10 +232,57 @@ rollback:
         return r;
 }
 
+int nf_apply_extend(struct nf_applier *a, struct nf_plan *p, size_t first, struct nf_apply_error *err) {
+        struct nf_nl_error nlerr = {0};
+        int r;
+
+        if (err)
+                *err = (struct nf_apply_error){0};
+        nf_nl_begin(&a->nl);
+        for (size_t i = 0; i < p->n_links; i++) {
+                const struct nf_plan_link *l = &p->links[i];
+                struct nf_action_ref act = {.kind = l->action, .index = l->act_index, .redirect_ifindex = l->ifb_ifindex};
+                for (size_t k = first; k < p->n_keys; k++) {
+                        const struct nf_filter_key *key = &p->keys[k];
+                        uint16_t prio = key->remote.family == AF_INET6 ? l->prio_v6 : l->prio_v4;
+                        QUEUE(nf_enc_flower(buf_, room_, l->iface.ifindex, nf_hook_parent(l->dir), prio, (uint32_t)k + 1,
+                                            l->dir, key, &act),
+                              0);
+                }
+        }
+        r = nf_nl_end(&a->nl, &nlerr);
+        if (r == 0)
+                return 0;
+        set_err(err, r, nlerr.extack, "the kernel refused %s", request_name(nlerr.msg_type));
+        goto undo;
+send_failed:
+        nf_nl_end(&a->nl, NULL);
+        set_err(err, r, NULL, "sending netlink requests failed");
+undo:
+        /* Take back exactly the filters this call added, by handle. */
+        nf_nl_begin(&a->nl);
+        for (size_t i = 0; i < p->n_links; i++) {
+                const struct nf_plan_link *l = &p->links[i];
+                for (size_t k = first; k < p->n_keys; k++) {
+                        uint16_t prio = p->keys[k].remote.family == AF_INET6 ? l->prio_v6 : l->prio_v4;
+                        size_t room;
+                        void *buf = nf_nl_room(&a->nl, &room);
+                        struct nlmsghdr *nlh = nf_enc_filter_del_handle(buf, room, l->iface.ifindex, nf_hook_parent(l->dir),
+                                                                        prio, p->keys[k].remote.family, (uint32_t)k + 1);
+                        if (!nlh || nf_nl_queue(&a->nl, nlh, ENOENT) < 0)
+                                break;
+                }
+        }
+        nf_nl_end(&a->nl, NULL);
+        p->n_keys = first;
+        return r;
+}
+
 int nf_revert(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_error *err) {
         struct nf_nl_error nlerr = {0};
         int r, first = 0;
-        bool has_v4 = p->n_v4 > 0, has_v6 = p->n_keys > p->n_v4;
+        /* Keys added later (re-resolved hostnames) may be of either family: delete both. */
+        bool has_v4 = true, has_v6 = true;
 
         if (err)
                 *err = (struct nf_apply_error){0};

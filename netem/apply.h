@@ -39,6 +39,9 @@ void nf_applier_close(struct nf_applier *a);
 
 /* All or nothing: on failure everything this call created is gone again before it returns. */
 int nf_apply(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_error *err);
+/* Adds the filters of keys[first..n_keys) to an applied plan, on every link; on failure the
+ * added filters are removed again and the plan is left as it was before the call. */
+int nf_apply_extend(struct nf_applier *a, struct nf_plan *p, size_t first, struct nf_apply_error *err);
 /* Removes everything the plan created; missing objects are not an error. */
 int nf_revert(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_error *err);
 

@@ -222,6 +222,17 @@ struct nlmsghdr *nf_enc_filter_del_prio(void *buf, size_t buflen, int ifindex, u
         return tc_header(buf, buflen, RTM_DELTFILTER, 0, ifindex, 0, parent, TC_H_MAKE((uint32_t)prio << 16, eth));
 }
 
+struct nlmsghdr *nf_enc_filter_del_handle(void *buf, size_t buflen, int ifindex, uint32_t parent, uint16_t prio,
+                                          int family, uint32_t handle) {
+        uint16_t eth = htons(family == AF_INET6 ? ETH_P_IPV6 : ETH_P_IP);
+        struct nlmsghdr *nlh =
+                tc_header(buf, buflen, RTM_DELTFILTER, 0, ifindex, handle, parent, TC_H_MAKE((uint32_t)prio << 16, eth));
+        /* A handle means something only to its classifier: the kind must be named. */
+        if (!nlh || !mnl_attr_put_strz_check(nlh, buflen, TCA_KIND, "flower"))
+                return NULL;
+        return nlh;
+}
+
 static struct nlmsghdr *link_header(void *buf, size_t buflen, uint16_t type, uint16_t flags, int ifindex) {
         if (buflen < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct ifinfomsg)))
                 return NULL;

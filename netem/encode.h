@@ -30,6 +30,10 @@ struct nlmsghdr *nf_enc_filter_dump(void *buf, size_t buflen, int ifindex, uint3
 struct nlmsghdr *nf_enc_filter_del_prio(void *buf, size_t buflen, int ifindex, uint32_t parent, uint16_t prio,
                                         int family);
 
+/* Deletes one flower filter by handle. */
+struct nlmsghdr *nf_enc_filter_del_handle(void *buf, size_t buflen, int ifindex, uint32_t parent, uint16_t prio,
+                                          int family, uint32_t handle);
+
 /* Links */
 struct nlmsghdr *nf_enc_ifb_add(void *buf, size_t buflen, const char *name, int ifindex);
 struct nlmsghdr *nf_enc_link_up_alias(void *buf, size_t buflen, int ifindex, const char *alias);

@@ -35,10 +35,29 @@ static uint8_t ip_proto_of(enum nf_proto p, int family) {
         }
 }
 
+static size_t keys_per_prefix(const struct nf_spec *s) {
+        return (s->n_ports ? s->n_ports : 1) * (s->n_local_ports ? s->n_local_ports : 1);
+}
+
+/* Writes the keys of prefixes eff[0..n) into out (which has room), in prefix order. */
+static size_t fill_keys(const struct nf_spec *s, const struct nf_prefix *eff, size_t n, struct nf_filter_key *out) {
+        size_t n_local = s->n_local_ports ? s->n_local_ports : 1, per = keys_per_prefix(s), k = 0;
+        for (size_t i = 0; i < n; i++) {
+                for (size_t j = 0; j < per; j++) {
+                        struct nf_filter_key *key = &out[k++];
+                        *key = (struct nf_filter_key){.remote = eff[i], .ip_proto = ip_proto_of(s->proto, eff[i].family)};
+                        if (s->n_ports)
+                                key->remote_port = s->ports[j / n_local];
+                        if (s->n_local_ports)
+                                key->local_port = s->local_ports[j % n_local];
+                }
+        }
+        return k;
+}
+
 int nf_plan_build(const struct nf_spec *s, const char *fault_id, const struct nf_prefix *eff, size_t n_eff,
                   unsigned slot, const struct nf_iface *ifaces, size_t n_ifaces, struct nf_plan *out) {
-        size_t n_remote = s->n_ports ? s->n_ports : 1, n_local = s->n_local_ports ? s->n_local_ports : 1;
-        size_t per_prefix = n_remote * n_local;
+        size_t per_prefix = keys_per_prefix(s);
         size_t n_dirs = s->direction == NF_DIR_BOTH ? 2 : 1;
         int r;
 
@@ -57,19 +76,9 @@ int nf_plan_build(const struct nf_spec *s, const char *fault_id, const struct nf
                 goto fail;
         }
         /* eff is normalised, so IPv4 prefixes come first. */
-        for (size_t i = 0; i < n_eff; i++) {
-                for (size_t j = 0; j < per_prefix; j++) {
-                        struct nf_filter_key *k = &out->keys[out->n_keys++];
-                        k->remote = eff[i];
-                        k->ip_proto = ip_proto_of(s->proto, eff[i].family);
-                        if (s->n_ports)
-                                k->remote_port = s->ports[j / n_local];
-                        if (s->n_local_ports)
-                                k->local_port = s->local_ports[j % n_local];
-                }
-                if (eff[i].family == AF_INET)
-                        out->n_v4 = out->n_keys;
-        }
+        out->n_keys = fill_keys(s, eff, n_eff, out->keys);
+        for (size_t i = 0; i < n_eff && eff[i].family == AF_INET; i++)
+                out->n_v4 += per_prefix;
 
         for (size_t i = 0; i < n_ifaces; i++) {
                 for (size_t d = 0; d < n_dirs; d++) {
@@ -96,6 +105,21 @@ int nf_plan_build(const struct nf_spec *s, const char *fault_id, const struct nf
 fail:
         nf_plan_free(out);
         return r;
+}
+
+int nf_plan_extend(struct nf_plan *p, const struct nf_spec *s, const struct nf_prefix *add, size_t n_add, size_t *first) {
+        size_t per = keys_per_prefix(s);
+        *first = p->n_keys;
+        if (n_add == 0)
+                return 0;
+        if (p->n_keys + n_add * per > NF_MAX_FILTERS_PER_FAULT)
+                return -E2BIG;
+        struct nf_filter_key *k = realloc(p->keys, (p->n_keys + n_add * per) * sizeof(*k));
+        if (!k)
+                return -ENOMEM;
+        p->keys = k;
+        p->n_keys += fill_keys(s, add, n_add, p->keys + p->n_keys);
+        return 0;
 }
 
 void nf_plan_free(struct nf_plan *p) {

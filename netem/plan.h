@@ -71,6 +71,9 @@ int nf_spec_effective(const struct nf_spec *s, size_t max_out, struct nf_prefix 
 int nf_plan_build(const struct nf_spec *s, const char *fault_id, const struct nf_prefix *eff, size_t n_eff,
                   unsigned slot, const struct nf_iface *ifaces, size_t n_ifaces, struct nf_plan *out);
 void nf_plan_free(struct nf_plan *p);
+/* Appends the keys for more prefixes (a hostname that resolved to new addresses) to a plan; the
+ * new keys start at *first. -E2BIG past NF_MAX_FILTERS_PER_FAULT. */
+int nf_plan_extend(struct nf_plan *p, const struct nf_spec *s, const struct nf_prefix *add, size_t n_add, size_t *first);
 
 /* Whether two faults could match the same packet on the same interface and direction. */
 struct nf_fault_scope {

@@ -18,6 +18,8 @@ enum nf_direction { NF_DIR_EGRESS = 1, NF_DIR_INGRESS = 2, NF_DIR_BOTH = 3 };
 #define NF_MAX_PORTS 64
 #define NF_MAX_IFACES 16
 #define NF_MAX_NAME 64
+#define NF_MAX_TARGET_NAMES 64 /* hostnames and aws: selections in one fault */
+#define NF_TARGET_NAME_LEN 256
 /* Filters one fault may install per interface (prefixes after exclusion x port ranges). */
 #define NF_MAX_FILTERS_PER_FAULT 40000
 
@@ -42,8 +44,12 @@ struct nf_effects {
 
 struct nf_spec {
         char name[NF_MAX_NAME + 1];
-        struct nf_prefix *targets; /* normalised */
+        struct nf_prefix *targets; /* normalised; addresses and CIDRs as given */
         size_t n_targets;
+        /* Targets given by name: hostnames (resolved, and re-resolved while the fault lives) and
+         * "aws:SERVICE[:region]" selections, verbatim. */
+        char (*target_names)[NF_TARGET_NAME_LEN];
+        size_t n_target_names;
         struct nf_prefix *exclude; /* normalised */
         size_t n_exclude;
         enum nf_proto proto;
@@ -61,5 +67,6 @@ struct nf_spec {
 };
 
 void nf_spec_free(struct nf_spec *s);
+bool nf_is_hostname(const char *s);
 const char *nf_proto_name(enum nf_proto p);
 const char *nf_dist_name(enum nf_dist d);

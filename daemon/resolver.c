@@ -1,0 +1,133 @@
+#include "daemon/resolver.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/dns.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/log.h"
+
+struct query {
+        struct nf_lookup *l;
+        size_t i;
+        int family;
+};
+
+int nf_resolver_init(struct nf_resolver *r, struct event_base *base, uint32_t min_ttl_s, uint32_t max_ttl_s) {
+        *r = (struct nf_resolver){.min_ttl_s = min_ttl_s, .max_ttl_s = max_ttl_s};
+        r->dns = evdns_base_new(base, 0);
+        if (!r->dns)
+                return -ENOMEM;
+        int rc = evdns_base_resolv_conf_parse(r->dns, DNS_OPTIONS_ALL, "/etc/resolv.conf");
+        if (rc != 0)
+                nf_log(NF_LOG_WARN, "dns.config", "cannot use /etc/resolv.conf (evdns error %d): hostnames will not resolve", rc);
+        evdns_base_set_option(r->dns, "timeout:", "2");
+        evdns_base_set_option(r->dns, "attempts:", "2");
+        /* Remember the nameservers: a fault that uses hostnames must not cut off their resolution. */
+        int n = evdns_base_count_nameservers(r->dns);
+        FILE *f = fopen("/etc/resolv.conf", "r");
+        char line[256];
+        while (f && fgets(line, sizeof(line), f)) {
+                char addr[64];
+                struct nf_prefix p;
+                if (sscanf(line, " nameserver %63s", addr) == 1 && nf_prefix_parse(addr, &p) == 0 &&
+                    r->n_server_prefixes < sizeof(r->server_prefixes) / sizeof(*r->server_prefixes)) {
+                        r->server_prefixes[r->n_server_prefixes++] = p;
+                        snprintf(r->servers + strlen(r->servers), sizeof(r->servers) - strlen(r->servers), "%s%s",
+                                 r->servers[0] ? " " : "", addr);
+                }
+        }
+        if (f)
+                fclose(f);
+        nf_log(NF_LOG_INFO, "dns.config", "%d nameserver(s): %s", n, r->servers[0] ? r->servers : "none");
+        return 0;
+}
+
+void nf_resolver_fini(struct nf_resolver *r) {
+        if (r->dns)
+                evdns_base_free(r->dns, 1); /* fail pending requests: their callbacks run now */
+        r->dns = NULL;
+}
+
+const char *nf_resolver_strerror(int err) {
+        return evdns_err_to_string(err);
+}
+
+uint32_t nf_resolver_next_s(const struct nf_resolver *r, uint32_t ttl_s) {
+        return ttl_s < r->min_ttl_s ? r->min_ttl_s : ttl_s > r->max_ttl_s ? r->max_ttl_s : ttl_s;
+}
+
+static void on_answer(int result, char type, int count, int ttl, void *addresses, void *arg) {
+        struct query *q = arg;
+        struct nf_lookup *l = q->l;
+        struct nf_name_result *res = &l->res[q->i];
+
+        if (result == DNS_ERR_NONE && (type == DNS_IPv4_A || type == DNS_IPv6_AAAA)) {
+                for (int k = 0; k < count && res->n_addrs < NF_MAX_NAME_ADDRS; k++) {
+                        struct nf_prefix p = {.family = (uint8_t)q->family, .len = q->family == AF_INET ? 32 : 128};
+                        const uint8_t *b = (const uint8_t *)addresses + k * (q->family == AF_INET ? 4 : 16);
+                        for (int j = 0; j < (q->family == AF_INET ? 4 : 16); j++)
+                                p.addr = (p.addr << 8) | b[j];
+                        res->addrs[res->n_addrs++] = p;
+                }
+                if (ttl >= 0 && (uint32_t)ttl < res->ttl_s)
+                        res->ttl_s = (uint32_t)ttl;
+        } else if (result != DNS_ERR_NONE && result != DNS_ERR_NOTEXIST) {
+                res->err = result;
+        }
+        free(q);
+        if (--l->pending == 0) {
+                for (size_t i = 0; i < l->n; i++)
+                        nf_prefix_set_normalize(l->res[i].addrs, &l->res[i].n_addrs);
+                l->done(l, l->arg);
+        }
+}
+
+struct nf_lookup *nf_lookup_start(struct nf_resolver *r, const char (*names)[NF_TARGET_NAME_LEN], size_t n,
+                                  nf_lookup_done_fn done, void *arg) {
+        struct nf_lookup *l = calloc(1, sizeof(*l));
+        if (!l || !(l->res = calloc(n ? n : 1, sizeof(*l->res)))) {
+                free(l);
+                return NULL;
+        }
+        l->n = n;
+        l->done = done;
+        l->arg = arg;
+        /* Count every query before starting any: an answer may arrive synchronously (a cache
+         * hit or an immediate failure). One extra count is held until all are started. */
+        l->pending = 2 * n + 1;
+        for (size_t i = 0; i < n; i++) {
+                snprintf(l->res[i].name, sizeof(l->res[i].name), "%s", names[i]);
+                l->res[i].ttl_s = UINT32_MAX;
+                for (int fam = 0; fam < 2; fam++) {
+                        struct query *q = calloc(1, sizeof(*q));
+                        if (!q) {
+                                l->pending--;
+                                continue;
+                        }
+                        *q = (struct query){.l = l, .i = i, .family = fam ? AF_INET6 : AF_INET};
+                        struct evdns_request *req = fam ? evdns_base_resolve_ipv6(r->dns, names[i], 0, on_answer, q)
+                                                        : evdns_base_resolve_ipv4(r->dns, names[i], 0, on_answer, q);
+                        if (!req) { /* not started (allocation failure): evdns will not call back */
+                                l->res[i].err = DNS_ERR_UNKNOWN;
+                                free(q);
+                                l->pending--;
+                        }
+                }
+        }
+        if (--l->pending == 0) {
+                for (size_t i = 0; i < l->n; i++)
+                        nf_prefix_set_normalize(l->res[i].addrs, &l->res[i].n_addrs);
+                l->done(l, l->arg);
+        }
+        return l;
+}
+
+void nf_lookup_free(struct nf_lookup *l) {
+        if (!l)
+                return;
+        free(l->res);
+        free(l);
+}
