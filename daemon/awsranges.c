@@ -3,6 +3,10 @@
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +91,83 @@ int nf_aws_ranges_load(struct nf_aws_ranges *r, const char *path, char *err, siz
                 snprintf(r->create_date, sizeof(r->create_date), "%s", date->valuestring);
         cJSON_Delete(o);
         return 0;
+}
+
+struct ecs_ctx {
+        struct nf_aws_ranges *r;
+        struct event_base *base;
+};
+
+static void on_ecs_task(struct evhttp_request *req, void *arg) {
+        struct ecs_ctx *c = arg;
+        if (req && evhttp_request_get_response_code(req) == 200) {
+                struct evbuffer *b = evhttp_request_get_input_buffer(req);
+                size_t len = evbuffer_get_length(b);
+                const char *text = (const char *)evbuffer_pullup(b, -1);
+                cJSON *o = text ? cJSON_ParseWithLength(text, len) : NULL;
+                const cJSON *az = o ? cJSON_GetObjectItem(o, "AvailabilityZone") : NULL;
+                const cJSON *arn = o ? cJSON_GetObjectItem(o, "TaskARN") : NULL;
+                char region[32] = "";
+                /* arn:aws:ecs:REGION:ACCOUNT:task/... is exact; an AZ is the region plus a letter. */
+                if (cJSON_IsString(arn) && strncmp(arn->valuestring, "arn:", 4) == 0) {
+                        const char *p = arn->valuestring;
+                        for (int i = 0; i < 3 && p; i++)
+                                p = strchr(p + 1, ':');
+                        const char *q = p ? strchr(p + 1, ':') : NULL;
+                        if (q && q - p - 1 > 0 && (size_t)(q - p - 1) < sizeof(region))
+                                snprintf(region, sizeof(region), "%.*s", (int)(q - p - 1), p + 1);
+                }
+                if (!region[0] && cJSON_IsString(az)) {
+                        size_t l = strlen(az->valuestring);
+                        while (l > 0 && isalpha((unsigned char)az->valuestring[l - 1]))
+                                l--;
+                        if (l > 0 && l < sizeof(region))
+                                snprintf(region, sizeof(region), "%.*s", (int)l, az->valuestring);
+                }
+                if (region[0]) {
+                        snprintf(c->r->default_region, sizeof(c->r->default_region), "%s", region);
+                        snprintf(c->r->region_source, sizeof(c->r->region_source), "ECS task metadata");
+                }
+                cJSON_Delete(o);
+        }
+        event_base_loopbreak(c->base);
+}
+
+void nf_aws_region_from_ecs(struct nf_aws_ranges *r, int timeout_ms) {
+        const char *uri = getenv("ECS_CONTAINER_METADATA_URI_V4");
+        char url[512], path[512];
+        if (r->default_region[0] || !uri || !*uri)
+                return;
+        /* A loop of its own: nothing of this one-off request may linger in the daemon's loop. */
+        struct event_base *base = event_base_new();
+        if (!base)
+                return;
+        snprintf(url, sizeof(url), "%s/task", uri);
+        struct evhttp_uri *u = evhttp_uri_parse(url);
+        if (!u || !evhttp_uri_get_host(u)) {
+                if (u)
+                        evhttp_uri_free(u);
+                event_base_free(base);
+                return;
+        }
+        int port = evhttp_uri_get_port(u) > 0 ? evhttp_uri_get_port(u) : 80;
+        snprintf(path, sizeof(path), "%s", evhttp_uri_get_path(u) ? evhttp_uri_get_path(u) : "/task");
+        struct evhttp_connection *con = evhttp_connection_base_new(base, NULL, evhttp_uri_get_host(u), (ev_uint16_t)port);
+        struct ecs_ctx c = {r, base};
+        struct evhttp_request *req = con ? evhttp_request_new(on_ecs_task, &c) : NULL;
+        if (req) {
+                evhttp_add_header(evhttp_request_get_output_headers(req), "Host", evhttp_uri_get_host(u));
+                evhttp_connection_set_timeout(con, (timeout_ms + 999) / 1000);
+                if (evhttp_make_request(con, req, EVHTTP_REQ_GET, path) == 0) {
+                        struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+                        event_base_loopexit(base, &tv);
+                        event_base_dispatch(base);
+                }
+        }
+        if (con)
+                evhttp_connection_free(con);
+        evhttp_uri_free(u);
+        event_base_free(base);
 }
 
 void nf_aws_ranges_free(struct nf_aws_ranges *r) {

@@ -5,6 +5,8 @@
 #include <stddef.h>
 
 #include "api/errors.h"
+
+struct event_base;
 #include "netem/cidr.h"
 
 struct nf_aws_range {
@@ -26,6 +28,10 @@ struct nf_aws_ranges {
 /* 0, or -errno with err filled. An empty path loads nothing (aws: targets are then refused). */
 int nf_aws_ranges_load(struct nf_aws_ranges *r, const char *path, char *err, size_t errlen);
 void nf_aws_ranges_free(struct nf_aws_ranges *r);
+/* When no region came from the environment, asks the ECS task metadata endpoint
+ * (ECS_CONTAINER_METADATA_URI_V4/task) for the task's region (from TaskARN, else the
+ * availability zone), waiting at most timeout_ms, on an event loop of its own. */
+void nf_aws_region_from_ecs(struct nf_aws_ranges *r, int timeout_ms);
 /* Appends the prefixes of "aws:SERVICE[:region]" (text after "aws:") to *out (realloc'd). */
 int nf_aws_ranges_select(const struct nf_aws_ranges *r, const char *spec, const char *field, struct nf_prefix **out,
                          size_t *n, struct nf_err *e);

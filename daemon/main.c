@@ -68,6 +68,7 @@ int main(int argc, char **argv) {
                 nf_journal_close(&journal);
                 return NF_EXIT_USAGE;
         }
+        nf_aws_region_from_ecs(&aws, 2000);
         if (cfg.aws_ip_ranges[0])
                 nf_log(NF_LOG_INFO, "aws.ranges", "%zu prefixes from %s (syncToken %s, createDate %s), default region %s", aws.n,
                        aws.path, aws.sync_token, aws.create_date, aws.default_region[0] ? aws.default_region : "none");

@@ -54,7 +54,22 @@ expect "a service with no range in that region is refused, never widened" 422 '"
 CODE=$(curl -s -o "$T/body" -w '%{http_code}' localhost:9700/v1/capabilities); BODY=$(cat "$T/body")
 expect "capabilities show the ranges file's syncToken and createDate" 200 '"syncToken":"1764288000"' '"createDate":"2026-11-28-00-00-00"' '"default_region":"ap-northeast-1"'
 expect "capabilities show the nameservers" 200 '"nameservers":"127.0.0.1"'
-kill $npid $dpid; wait $npid; rc=$?
+kill $npid; wait $npid; rc=$?
+
+# The region from ECS task metadata, when the environment names none (a fake endpoint).
+mkdir -p "$T/meta/v4"
+echo '{"TaskARN":"arn:aws:ecs:us-east-1:111122223333:task/demo/abc","AvailabilityZone":"us-east-1b"}' >"$T/meta/v4/task"
+(cd "$T/meta" && exec python3 -m http.server 18080 --bind 127.0.0.1 >/dev/null 2>&1) & hpid=$!
+for i in $(seq 50); do curl -s -o /dev/null 127.0.0.1:18080/v4/task && break; sleep 0.1; done
+env -u AWS_REGION -u AWS_DEFAULT_REGION ECS_CONTAINER_METADATA_URI_V4=http://127.0.0.1:18080/v4 "$BIN" \
+    --listen 127.0.0.1:9701 --state-dir "$T/state4" --aws-ip-ranges "$ROOT/tests/fixtures/aws-ip-ranges.json" 2>"$T/log4" & mpid=$!
+for i in $(seq 50); do curl -s -o /dev/null localhost:9701/healthz && break; sleep 0.1; done
+CODE=$(curl -s -o "$T/body" -w '%{http_code}' localhost:9701/v1/capabilities); BODY=$(cat "$T/body")
+expect "without AWS_REGION the region comes from ECS task metadata" 200 '"default_region":"us-east-1"' '"region_from":"ECS task metadata"'
+CODE=$(curl -s -o "$T/body" -w '%{http_code}' -XPOST -H 'Content-Type: application/json' \
+       "localhost:9701/v1/faults?dry_run=true" --data-binary '{"targets":["aws:DYNAMODB"],"interfaces":["lo"],"delay":{"ms":1}}'); BODY=$(cat "$T/body")
+expect "aws:DYNAMODB then selects us-east-1" 200 '"52.94.0.0/22"'
+kill $mpid $hpid $dpid; wait $mpid
 n=$((n+1)); if [ $rc = 0 ]; then echo "ok $n - netfaultd stops cleanly"; else failed=$((failed+1)); echo "not ok $n - netfaultd stops cleanly"; fi
 echo "1..$n"
 [ $failed = 0 ]
