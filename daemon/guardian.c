@@ -33,13 +33,11 @@ static void log_removal(const char *event, const char *message) {
         nf_log(NF_LOG_INFO, event, "guardian: %s", message);
 }
 
+static void sweep_and_clear(struct nf_journal *j);
+
 static void run(int rfd, struct nf_journal *j) {
         char c;
         ssize_t n;
-        struct nf_applier a;
-        struct nf_sweep_report rep;
-        int clsact[NF_MAX_HOOK_IFACES];
-        size_t n_clsact = 0;
 
         prctl(PR_SET_NAME, "netfaultd-guard", 0, 0, 0);
         signal(SIGTERM, SIG_IGN);
@@ -55,9 +53,18 @@ static void run(int rfd, struct nf_journal *j) {
                 _exit(0);
 
         nf_log(NF_LOG_WARN, "guardian.daemon_died", "netfaultd died without reverting; sweeping its faults");
+        sweep_and_clear(j);
+        _exit(0);
+}
+
+static void sweep_and_clear(struct nf_journal *j) {
+        struct nf_applier a;
+        struct nf_sweep_report rep;
+        int clsact[NF_MAX_HOOK_IFACES];
+        size_t n_clsact = 0;
         if (nf_applier_open(&a) < 0) {
                 nf_log(NF_LOG_ERROR, "guardian.failed", "cannot open rtnetlink");
-                _exit(1);
+                return;
         }
         nf_journal_load_clsact(j, clsact, NF_MAX_HOOK_IFACES, &n_clsact);
         int r = nf_sweep(&a, clsact, n_clsact, log_removal, &rep);
@@ -66,7 +73,45 @@ static void run(int rfd, struct nf_journal *j) {
         nf_log(r < 0 ? NF_LOG_ERROR : NF_LOG_INFO, "guardian.swept",
                "removed %zu filter priorities, %zu links, %zu qdiscs (%zu errors)", rep.filter_prios, rep.links, rep.qdiscs,
                rep.errors);
-        _exit(r < 0 ? 1 : 0);
+        nf_applier_close(&a);
+}
+
+static volatile sig_atomic_t forward_sig;
+static void on_forward(int sig) {
+        forward_sig = sig;
+}
+
+int nf_guardian_supervise(const char *state_dir) {
+        pid_t child = fork();
+        if (child < 0)
+                return -errno;
+        if (child == 0)
+                return 0;
+        prctl(PR_SET_NAME, "netfaultd-guard", 0, 0, 0);
+        struct sigaction sa = {.sa_handler = on_forward};
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGHUP, &sa, NULL);
+        for (;;) {
+                int status;
+                pid_t p = waitpid(-1, &status, 0);
+                if (p < 0 && errno == EINTR) {
+                        if (forward_sig)
+                                kill(child, forward_sig);
+                        forward_sig = 0;
+                        continue;
+                }
+                if (p != child)
+                        continue; /* an orphan we reap as PID 1 */
+                if (WIFEXITED(status))
+                        _exit(WEXITSTATUS(status));
+                nf_log(NF_LOG_WARN, "guardian.daemon_died", "netfaultd died by signal %d; sweeping its faults",
+                       WTERMSIG(status));
+                struct nf_journal j = {.lock_fd = -1};
+                snprintf(j.dir, sizeof(j.dir), "%s", state_dir);
+                sweep_and_clear(&j);
+                _exit(128 + WTERMSIG(status));
+        }
 }
 
 int nf_guardian_start(struct nf_guardian *g, struct nf_journal *j) {

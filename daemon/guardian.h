@@ -15,5 +15,10 @@ struct nf_guardian {
 };
 
 int nf_guardian_start(struct nf_guardian *g, struct nf_journal *j);
+/* For a container's PID 1, where a child would die with the daemon: the process forks, the child
+ * returns to become the daemon, and PID 1 stays the guardian (and reaper). It forwards SIGTERM,
+ * SIGINT and SIGHUP to the daemon, sweeps if the daemon dies by a signal, and exits with the
+ * daemon's status. Returns 0 in the child, or -errno if the fork failed (run unguarded). */
+int nf_guardian_supervise(const char *state_dir);
 /* After a clean shutdown (every fault reverted): let the guardian go and wait for it. */
 void nf_guardian_stop(struct nf_guardian *g);

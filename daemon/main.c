@@ -7,7 +7,9 @@
 #include <event2/event.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/http.h"
 #include "daemon/awsranges.h"
@@ -52,6 +54,12 @@ int main(int argc, char **argv) {
         nf_log_setup(cfg.log_format, cfg.log_level);
         signal(SIGPIPE, SIG_IGN);
 
+        /* As a container's PID 1, a child guardian would die with us: PID 1 becomes the guardian
+         * and the daemon runs in a child of it. */
+        bool pid1 = getpid() == 1;
+        if (pid1 && nf_guardian_supervise(cfg.state_dir) < 0)
+                nf_log(NF_LOG_WARN, "guardian.start_failed", "cannot fork the daemon from PID 1; running unguarded");
+
         if ((r = nf_journal_open(&journal, cfg.state_dir, LOCK_WAIT_MS, err, sizeof(err))) < 0) {
                 nf_log(NF_LOG_ERROR, "daemon.start_failed", "%s", err);
                 return r == -EBUSY ? NF_EXIT_TEMPFAIL : r == -EACCES || r == -EPERM ? NF_EXIT_NOPERM : NF_EXIT_OSERR;
@@ -95,7 +103,9 @@ int main(int argc, char **argv) {
          * namespace is swept and, with --on-start=resume, journaled faults come back. */
         nf_registry_reconcile(&reg, cfg.resume, cfg.max_duration_s);
 
-        if ((r = nf_guardian_start(&guardian, &journal)) < 0)
+        if (pid1)
+                guardian = (struct nf_guardian){.pid = -1, .fd = -1}; /* our parent is the guardian */
+        else if ((r = nf_guardian_start(&guardian, &journal)) < 0)
                 nf_log(NF_LOG_WARN, "guardian.start_failed", "%s: faults will not be reverted if netfaultd is killed",
                        strerror(-r));
         else
