@@ -1,0 +1,69 @@
+#!/bin/sh
+# expiry: a fault with "duration_s": 2 ends by itself. Polled every ~0.1 s
+# (HTTP over busybox nc and one ping per round, in one shell in `task`):
+# GET /v1/faults/{id} turns 404 (or state "expired") and the delay is gone at
+# 2.0 s ± 0.5 s after the POST returned (TCG, polling granularity and the
+# daemon's timer); then the tc/link state equals the state before the fault.
+. /lab/lib.sh
+nf_start || exit 0
+state_dump "$WORK/before"
+base=$(median_rtt 10.0.1.10 30 0.01)
+
+cat >"$WORK/poll.sh" <<'POLL'
+# poll.sh ID T0_MS: runs inside `task`; prints "gone_ms=N rtt_ms=N"
+id=$1 t0=$2
+now() { awk '{printf "%d\n", $1 * 1000}' /proc/uptime; }
+gone= norm= i=0
+while [ $i -lt 100 ] && { [ -z "$gone" ] || [ -z "$norm" ]; }; do
+    if [ -z "$gone" ]; then
+        resp=$(printf 'GET /v1/faults/%s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$id" | nc -w 2 127.0.0.1 9700 2>/dev/null)
+        code=$(printf '%s' "$resp" | head -n1 | awk '{print $2}')
+        if [ "$code" = 404 ] || printf '%s' "$resp" | grep -q '"state" *: *"expired"'; then
+            gone=$(( $(now) - t0 ))
+        fi
+    fi
+    if [ -z "$norm" ]; then
+        r=$(/usr/bin/ping -n -c1 -W1 10.0.1.10 2>/dev/null | sed -n 's/.*time=\([0-9.]*\).*/\1/p')
+        if [ -n "$r" ] && awk -v r="$r" 'BEGIN{exit !(r < 50)}'; then
+            norm=$(( $(now) - t0 ))
+        fi
+    fi
+    i=$((i + 1))
+    sleep 0.05
+done
+echo "gone_ms=${gone:-} norm_ms=${norm:-}"
+POLL
+
+code=$(t sh -c 'printf "GET /healthz HTTP/1.0\r\n\r\n" | nc -w 2 127.0.0.1 9700' | head -n1 | awk '{print $2}')
+tap_eq "expiry: /healthz over HTTP/1.0 (busybox nc, used for polling)" "$code" 200
+
+if nf_create "expiry" '{"targets":["10.0.1.10"],"delay":{"ms":100},"duration_s":2}'; then
+    t0=$(now_ms)
+    tap_ok "expiry: POST delay 100 ms with duration_s 2 -> 201 (id $NF_ID)"
+    exp=$(json_str expires_at)
+    cre=$(json_str created_at)
+    tap_diag "expiry: created_at $cre expires_at $exp"
+    [ -n "$exp" ] && tap_ok "expiry: response has expires_at" || tap_fail "expiry: response has expires_at"
+    eval "$(t sh "$WORK/poll.sh" "$NF_ID" "$t0")"
+    tap_near "expiry: GET says gone (404/expired) after" "$(awk -v m="$gone_ms" 'BEGIN{if (m != "") printf "%.2f", m/1000}')" 2.0 0.5 " s"
+    tap_near "expiry: RTT back below 50 ms after" "$(awk -v m="$norm_ms" 'BEGIN{if (m != "") printf "%.2f", m/1000}')" 2.0 0.5 " s"
+    m=$(median_rtt 10.0.1.10 30 0.01)
+    tap_below "expiry: 10.0.1.10 median RTT after expiry" "$m" "$(fadd "$base" 10)" " ms"
+    nf_req GET "/v1/faults/$NF_ID"
+    st=$(json_str state)
+    if [ "$NF_CODE" = 404 ] || [ "$st" = expired ]; then
+        tap_ok "expiry: GET /v1/faults/{id} after expiry -> $NF_CODE ${st:+state $st}"
+    else
+        tap_fail "expiry: GET /v1/faults/{id} after expiry -> $NF_CODE ${st:+state $st} (want 404 or expired)"
+    fi
+    state_same "expiry: tc/link state after expiry equals the state before the fault" "$WORK/before"
+    tap_diag_file "expiry: netfaultd log" "$NF_LOG" 6
+fi
+# For comparison: how long an explicit DELETE of the same fault takes.
+if nf_create "expiry (delete timing)" '{"targets":["10.0.1.10"],"delay":{"ms":100}}'; then
+    nf_req GET /healthz
+    g=$NF_TIME
+    nf_req DELETE "/v1/faults/$NF_ID"
+    tap_diag "expiry: DELETE of a delay fault answered $NF_CODE in $NF_TIME s (GET /healthz: $g s)"
+fi
+nf_finish TERM
