@@ -243,8 +243,13 @@ cJSON *nf_caps_to_json(const struct nf_caps *c) {
         struct nf_spec shaped = {0}, hole = {.fx.blackhole = true};
         cJSON_AddBoolToObject(f, "shaping", nf_caps_missing(c, &shaped) < 0);
         cJSON_AddBoolToObject(f, "blackhole", nf_caps_missing(c, &hole) < 0);
+        /* clsact gives both hooks; ingress shaping also needs ifb (blackholes do not). */
         cJSON *d = cJSON_AddArrayToObject(f, "directions");
-        cJSON_AddItemToArray(d, cJSON_CreateString("egress"));
-        cJSON_AddItemToArray(d, cJSON_CreateString("ingress"));
+        if (c->state[NF_CAP_QDISC_CLSACT] == NF_CAP_YES) {
+                cJSON_AddItemToArray(d, cJSON_CreateString("egress"));
+                cJSON_AddItemToArray(d, cJSON_CreateString("ingress"));
+        }
+        cJSON_AddBoolToObject(f, "ingress_hook", c->state[NF_CAP_QDISC_CLSACT] == NF_CAP_YES);
+        cJSON_AddBoolToObject(f, "ifb", c->state[NF_CAP_LINK_IFB] == NF_CAP_YES);
         return o;
 }
