@@ -115,6 +115,9 @@ static void on_lease(evutil_socket_t fd, short what, void *arg) {
 
 static int arm(struct event **ev, struct event_base *base, event_callback_fn cb, void *arg, int64_t in_ms) {
         struct timeval tv = {.tv_sec = in_ms / 1000, .tv_usec = (in_ms % 1000) * 1000};
+        /* libevent measures timeouts from the time it cached when this loop iteration began; a
+         * request that spent a second in netlink would otherwise expire a second early. */
+        event_base_update_cache_time(base);
         if (!*ev)
                 *ev = evtimer_new(base, cb, arg);
         if (in_ms < 0)
@@ -346,6 +349,14 @@ static int commit(struct nf_registry *r, struct nf_fault *f, int64_t created_ms,
                         nf_journal_drop(r->journal, f->id);
                 journal_clsact(r);
                 return -1;
+        }
+        /* The fault's time starts when it is active in the kernel, not when it was asked for. */
+        if (!created_ms) {
+                now = nf_now_realtime_ms();
+                f->created_ms = now;
+                f->expires_ms = now + (int64_t)f->spec.duration_s * 1000;
+        } else {
+                now = nf_now_realtime_ms();
         }
         journal_clsact(r);
         journal_fault(r, f, "active");

@@ -159,6 +159,26 @@ static const char *request_name(uint16_t type) {
         }
 }
 
+/* Queues the flower filters of keys[first..n_keys) on every link of the plan; the handle of
+ * key k is k + 1 in its priority, on every link. */
+static int queue_filters(struct nf_applier *a, const struct nf_plan *p, size_t first) {
+        int r = 0;
+        for (size_t i = 0; i < p->n_links; i++) {
+                const struct nf_plan_link *l = &p->links[i];
+                struct nf_action_ref act = {.kind = l->action, .index = l->act_index, .redirect_ifindex = l->ifb_ifindex};
+                for (size_t k = first; k < p->n_keys; k++) {
+                        const struct nf_filter_key *key = &p->keys[k];
+                        uint16_t prio = key->remote.family == AF_INET6 ? l->prio_v6 : l->prio_v4;
+                        QUEUE(nf_enc_flower(buf_, room_, l->iface.ifindex, nf_hook_parent(l->dir), prio, (uint32_t)k + 1,
+                                            l->dir, key, &act),
+                              0);
+                }
+        }
+        return 0;
+send_failed:
+        return r;
+}
+
 int nf_apply(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_error *err) {
         struct nf_nl_error nlerr = {0};
         int r;
@@ -207,17 +227,8 @@ int nf_apply(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_erro
                 QUEUE(nf_enc_netem(buf_, room_, l->ifb_ifindex, TC_H_MAKE(NF_QDISC_MAJOR << 16, 0), TC_H_ROOT, &p->netem),
                       0);
         }
-        for (size_t i = 0; i < p->n_links; i++) {
-                const struct nf_plan_link *l = &p->links[i];
-                struct nf_action_ref act = {.kind = l->action, .index = l->act_index, .redirect_ifindex = l->ifb_ifindex};
-                for (size_t k = 0; k < p->n_keys; k++) {
-                        const struct nf_filter_key *key = &p->keys[k];
-                        uint16_t prio = key->remote.family == AF_INET6 ? l->prio_v6 : l->prio_v4;
-                        QUEUE(nf_enc_flower(buf_, room_, l->iface.ifindex, nf_hook_parent(l->dir), prio, (uint32_t)k + 1,
-                                            l->dir, key, &act),
-                              0);
-                }
-        }
+        if ((r = queue_filters(a, p, 0)) < 0)
+                goto send_failed;
         r = nf_nl_end(&a->nl, &nlerr);
         if (r == 0)
                 return 0;
@@ -239,17 +250,8 @@ int nf_apply_extend(struct nf_applier *a, struct nf_plan *p, size_t first, struc
         if (err)
                 *err = (struct nf_apply_error){0};
         nf_nl_begin(&a->nl);
-        for (size_t i = 0; i < p->n_links; i++) {
-                const struct nf_plan_link *l = &p->links[i];
-                struct nf_action_ref act = {.kind = l->action, .index = l->act_index, .redirect_ifindex = l->ifb_ifindex};
-                for (size_t k = first; k < p->n_keys; k++) {
-                        const struct nf_filter_key *key = &p->keys[k];
-                        uint16_t prio = key->remote.family == AF_INET6 ? l->prio_v6 : l->prio_v4;
-                        QUEUE(nf_enc_flower(buf_, room_, l->iface.ifindex, nf_hook_parent(l->dir), prio, (uint32_t)k + 1,
-                                            l->dir, key, &act),
-                              0);
-                }
-        }
+        if ((r = queue_filters(a, p, first)) < 0)
+                goto send_failed;
         r = nf_nl_end(&a->nl, &nlerr);
         if (r == 0)
                 return 0;

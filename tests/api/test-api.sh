@@ -117,7 +117,8 @@ check "SIGTERM exits 0" [ $rc = 0 ]
 check "the Unix socket is removed on exit" [ ! -e "$SOCK" ]
 check "shutdown is logged" grep -q '"event":"daemon.stopped"' "$T/log"
 check "start-up reconciliation is logged" grep -q '"event":"reconcile.swept"' "$T/log"
-check "the guardian is gone after a clean stop" sh -c "! grep -qx netfaultd-guard /proc/[0-9]*/comm 2>/dev/null"
+GPID=$(sed -n 's/.*"event":"guardian.started","msg":"pid \([0-9]*\) .*/\1/p' "$T/log")
+check "the guardian (pid ${GPID:-?}) is gone after a clean stop" sh -c "[ -n '$GPID' ] && ! grep -qx netfaultd-guard /proc/$GPID/comm 2>/dev/null"
 check "the journal holds no fault after a clean stop" sh -c "! ls '$T/state'/fault-*.json >/dev/null 2>&1"
 
 echo "1..$n"

@@ -59,7 +59,9 @@ copy_with_libs() {
     src=$1
     dst=${2:-$1}
     mkdir -p "$stage$(dirname "$dst")"
-    cp -L "$src" "$stage$dst"
+    if [ "$src" != "$stage$dst" ]; then
+        cp -L "$src" "$stage$dst"
+    fi
     chmod 755 "$stage$dst"
     ldd "$src" 2>/dev/null | while read -r a b c d; do
         case "$a $b $c" in

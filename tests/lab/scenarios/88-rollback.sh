@@ -15,7 +15,7 @@ state_dump "$WORK/before"
 nf_req POST /v1/faults '{"targets":["10.0.1.10"],"delay":{"ms":50}}'
 tap_check "rollback: a kernel refusal half-way answers an error ($NF_CODE)" [ "$NF_CODE" = 409 -o "$NF_CODE" = 500 ]
 tap_diag "rollback: $NF_BODY"
-tap_check "rollback: the error quotes what the kernel refused" sh -c "echo '$NF_BODY' | grep -q 'ifb link'"
+tap_check "rollback: the error quotes what the kernel refused" sh -c "printf '%s' \"\$1\" | grep -q 'ifb link'" _ "$NF_BODY"
 state_same "rollback: after the failed apply the tc/link state equals the state before" "$WORK/before"
 tap_check "rollback: the foreign link that caused it is still there" t $IP link show nfe0.2
 m=$(median_rtt 10.0.1.10 20 0.01)
@@ -30,7 +30,8 @@ t $TC filter add dev eth0 egress protocol ip prio 64770 flower dst_ip 192.0.2.1 
 state_dump "$WORK/before2"
 nf_req POST /v1/faults '{"targets":["10.0.1.10"],"delay":{"ms":50}}'
 tap_eq "rollback: a foreign filter at our priority is a conflict" "$NF_CODE" 409
-tap_check "rollback: the conflict names the priority" sh -c "echo '$NF_BODY' | grep -q 64770"
+has() { printf '%s' "$NF_BODY" | grep -q "$1"; }
+tap_check "rollback: the conflict names the priority" has 64770
 state_same "rollback: the foreign filter and clsact are untouched" "$WORK/before2"
 t $TC qdisc del dev eth0 clsact
 nf_finish TERM
