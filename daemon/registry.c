@@ -361,7 +361,8 @@ static int commit(struct nf_registry *r, struct nf_fault *f, int64_t created_ms,
         journal_clsact(r);
         journal_fault(r, f, "active");
         r->slot_used[f->slot] = true;
-        if (arm(&f->timer, r->base, on_expiry, f, f->expires_ms - now) < 0 ||
+        /* Measured now: the journal's fsync above took time too. */
+        if (arm(&f->timer, r->base, on_expiry, f, f->expires_ms - nf_now_realtime_ms()) < 0 ||
             (f->spec.lease_s && arm(&f->lease_timer, r->base, on_lease, f, (int64_t)f->spec.lease_s * 1000) < 0)) {
                 nf_revert(&r->applier, &f->plan, NULL);
                 r->slot_used[f->slot] = false;

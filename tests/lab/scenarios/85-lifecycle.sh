@@ -95,7 +95,7 @@ fi
 # so that slow polling under TCG does not blur the measurement; tolerance 300 ms.
 iso_ms() { echo "$1" | awk -F'[T:.Z]' '{printf "%d\n", (($2 * 60 + $3) * 60 + $4) * 1000 + $5}'; }
 if nf_start; then
-    nf_create "lifecycle: renewed lease" '{"targets":["10.0.1.11"],"delay":{"ms":50},"duration_s":60,"lease_s":2}'
+    nf_create "lifecycle: renewed lease" '{"targets":["10.0.1.11"],"delay":{"ms":50},"duration_s":60,"lease_s":4}'
     kept_id=$NF_ID
     nf_create "lifecycle: lease" '{"targets":["10.0.1.10"],"delay":{"ms":50},"duration_s":60,"lease_s":2}'
     lease_id=$NF_ID
