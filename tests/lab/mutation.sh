@@ -3,7 +3,7 @@
 # deliberate mistake, runs lab scenarios against it, and passes only if they FAIL.
 #   tests/lab/mutation.sh [MUTATION ...]      (default: all)
 # Mutations:
-#   wrong-hook   egress filters attached to the ingress hook (netem on the wrong path)
+#   wrong-hook   the clsact hooks swapped: egress filters on the ingress path and back
 #   wrong-side   egress filters match the source address instead of the destination
 #   no-redirect  matched packets are dropped instead of redirected to the fault's netem
 # Prints one TAP line per mutation: "ok" means the lab noticed.
@@ -19,7 +19,7 @@ for m in $muts; do
     rm -rf "$work/src" && mkdir -p "$work/src"
     (cd "$root" && git ls-files -z | xargs -0 cp --parents -t "$work/src")
     case $m in
-        wrong-hook) sed -i 's/dir == NF_DIR_INGRESS ? TC_H_MIN_INGRESS : TC_H_MIN_EGRESS/TC_H_MIN_INGRESS/' "$work/src/netem/encode.c" ;;
+        wrong-hook) sed -i "s/TC_H_MIN_INGRESS : TC_H_MIN_EGRESS/TC_H_MIN_EGRESS : TC_H_MIN_INGRESS/" "$work/src/netem/encode.c" ;;
         wrong-side) sed -i 's/bool egress = dir != NF_DIR_INGRESS;/bool egress = dir == NF_DIR_INGRESS;/' "$work/src/netem/encode.c" ;;
         no-redirect) sed -i 's/l->action = s->fx.blackhole ? NF_ACTION_DROP : NF_ACTION_REDIRECT;/l->action = NF_ACTION_DROP;/' "$work/src/netem/plan.c" ;;
         *) echo "not ok $n - unknown mutation $m"; failed=$((failed + 1)); continue ;;
