@@ -1,0 +1,324 @@
+#!/usr/bin/env python3
+"""report.py: turn bench/run.sh's raw samples into tables and a results JSON.
+
+    report.py --raw RAW.jsonl --out OUT.json --meta KEY=VALUE ...
+
+RAW.jsonl has one object per line: "b" (benchmark), "impl", optional keys that identify the
+measurement ("n", "path", "state", ...), "unit", and "v" (one sample) or "vs" (many). Samples of
+the same measurement are pooled; each measurement gets its raw samples, count, median, p99
+(nearest rank), min and max. Ratios and the issue-6 targets are derived from the medians.
+"""
+import argparse
+import json
+import math
+import sys
+
+SAMPLE_KEYS = {"v", "vs", "sent", "recv", "bytes", "non2xx", "socket_errors"}
+
+
+def pct(sorted_vals, p):
+    """nearest-rank percentile"""
+    if not sorted_vals:
+        return None
+    k = max(1, math.ceil(p / 100.0 * len(sorted_vals)))
+    return sorted_vals[k - 1]
+
+
+def median(vals):
+    s = sorted(vals)
+    n = len(s)
+    if n == 0:
+        return None
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+
+
+def key_of(rec):
+    return tuple(sorted((k, v) for k, v in rec.items() if k not in SAMPLE_KEYS))
+
+
+def kname(key):
+    d = dict(key)
+    parts = [d.get("b"), d.get("impl")]
+    for k, v in key:
+        if k not in ("b", "impl", "unit"):
+            parts.append("%s=%s" % (k, v))
+    return "/".join(str(p) for p in parts)
+
+
+def r3(x):
+    return None if x is None else round(x, 3)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--raw", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--meta", nargs="*", default=[])
+    a = ap.parse_args()
+
+    meta = {}
+    for kv in a.meta:
+        k, _, v = kv.partition("=")
+        meta[k] = v
+
+    groups = {}
+    extras = {}
+    with open(a.raw) as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                sys.stderr.write("report.py: skipping a malformed line: %s\n" % line[:200])
+                continue
+            k = key_of(rec)
+            vals = groups.setdefault(k, [])
+            if "v" in rec:
+                vals.append(float(rec["v"]))
+            if "vs" in rec:
+                vals.extend(float(x) for x in rec["vs"])
+            ex = {kk: rec[kk] for kk in ("sent", "recv", "bytes", "non2xx", "socket_errors") if kk in rec}
+            if ex:
+                extras.setdefault(k, []).append(ex)
+
+    meas = {}
+    for k, vals in groups.items():
+        s = sorted(vals)
+        d = dict(k)
+        m = dict(d)
+        m.update(samples=vals, count=len(vals), median=r3(median(vals)), p99=r3(pct(s, 99)),
+                 min=r3(s[0]) if s else None, max=r3(s[-1]) if s else None)
+        if k in extras:
+            m["details"] = extras[k]
+        meas[kname(k)] = m
+
+    def get(b, impl, **kw):
+        for m in meas.values():
+            if m.get("b") == b and m.get("impl") == impl and all(m.get(x) == y for x, y in kw.items()):
+                return m
+        return None
+
+    def med(b, impl, **kw):
+        m = get(b, impl, **kw)
+        return None if m is None else m["median"]
+
+    def div(x, y):
+        return None if x is None or y in (None, 0) else x / y
+
+    derived = {}
+    out_lines = []
+    P = out_lines.append
+
+    def fmt(x, nd=1):
+        if x is None:
+            return "-"
+        if isinstance(x, str):
+            return x
+        if abs(x) >= 100 or nd == 0:
+            return "{:,.0f}".format(x)
+        return ("{:.%df}" % nd).format(x)
+
+    def table(title, head, rows):
+        P("")
+        P("### " + title)
+        P("")
+        P("| " + " | ".join(head) + " |")
+        P("|" + "|".join("---" for _ in head) + "|")
+        for r in rows:
+            P("| " + " | ".join(r) + " |")
+
+    # ---- apply / revert
+    sizes = sorted({m["n"] for m in meas.values() if m.get("b") == "apply"})
+    for b in ("apply", "revert"):
+        rows = []
+        for n in sizes:
+            nf = get(b, "netfaultd", n=n)
+            nw = get(b, "netfaultd-warm", n=n)
+            dr = get("dry_run", "netfaultd", n=n) if b == "apply" else None
+            dg = get("dry_run_guest", "netfaultd", n=n) if b == "apply" else None
+            ba = get(b, "tc-batch", n=n)
+            pr = get(b, "tc-per-rule", n=n)
+            pr_med = pr["median"] if pr else None
+            extrap = False
+            if pr_med is None:
+                # one process per rule scales linearly: extrapolate from the largest measured size
+                measured = sorted(m["n"] for m in meas.values() if m.get("b") == b and m.get("impl") == "tc-per-rule")
+                if measured:
+                    mx = measured[-1]
+                    base = med(b, "tc-per-rule", n=mx)
+                    if base is not None and mx > 0:
+                        pr_med = base * n / mx
+                        extrap = True
+            nfm = nf["median"] if nf else None
+            d = {"n": n, "netfaultd_ms": nfm, "netfaultd_p99_ms": nf["p99"] if nf else None,
+                 "netfaultd_warm_ms": nw["median"] if nw else None, "host_dry_run_ms": dr["median"] if dr else None,
+                 "guest_dry_run_ms": dg["median"] if dg else None,
+                 "tc_batch_ms": ba["median"] if ba else None, "tc_per_rule_ms": r3(pr_med),
+                 "tc_per_rule_extrapolated": extrap,
+                 "batch_over_netfaultd": r3(div(ba["median"] if ba else None, nfm)),
+                 "per_rule_over_netfaultd": r3(div(pr_med, nfm))}
+            derived.setdefault(b, []).append(d)
+            rows.append(["{:,}".format(n), fmt(nfm), fmt(d["netfaultd_p99_ms"]), fmt(d["netfaultd_warm_ms"])]
+                        + ([fmt(d["guest_dry_run_ms"]), fmt(d["host_dry_run_ms"])] if b == "apply" else []) + [
+                         fmt(d["tc_batch_ms"]), fmt(pr_med) + (" (extrapolated)" if extrap else ""),
+                         fmt(d["batch_over_netfaultd"], 2) + "x", fmt(d["per_rule_over_netfaultd"], 1) + "x"])
+        # marginal cost per 1,000 rules between the smallest and the largest size (takes out
+        # the fixed costs: process start-up for tc, ifb/netem creation and HTTP for netfaultd)
+        if len(sizes) >= 2:
+            lo, hi = sizes[0], sizes[-1]
+            marg = {}
+            for impl in ("netfaultd", "netfaultd-warm", "tc-batch"):
+                t_lo, t_hi = med(b, impl, n=lo), med(b, impl, n=hi)
+                if t_lo is not None and t_hi is not None:
+                    marg[impl] = r3((t_hi - t_lo) / (hi - lo) * 1000)
+            derived[b + "_marginal_ms_per_1000_rules"] = dict(marg, sizes=[lo, hi])
+            if marg:
+                rows.append(["per +1,000 rules"] + [fmt(marg.get("netfaultd")), "", fmt(marg.get("netfaultd-warm"))]
+                            + (["", ""] if b == "apply" else []) + [fmt(marg.get("tc-batch")), "", "", ""])
+        if rows:
+            table("%s (guest, ms, median of samples)" % ("Apply: POST to 201 / tc until done" if b == "apply" else "Revert: DELETE to 200 / tc until gone"),
+                  ["CIDRs", "netfaultd", "netfaultd p99", "netfaultd warm"] + (["guest dry run", "host dry run"] if b == "apply" else []) + ["tc -batch", "tc per rule", "tc -batch / netfaultd", "per rule / netfaultd"], rows)
+
+    # ---- datapath
+    base_t = med("dp_tput", "none", n=0)
+    base_r = med("dp_rtt", "none", n=0)
+    dsizes = sorted({m["n"] for m in meas.values() if m.get("b") == "dp_tput" and m.get("n")})
+    rows = []
+    if base_t is not None:
+        rows.append(["0 (no fault)", fmt(base_t / 1000), "1.00", fmt(base_r, 2), "1.00", "", "", "", ""])
+    for n in dsizes:
+        nt, ut = med("dp_tput", "netfaultd", n=n), med("dp_tput", "u32-chain", n=n)
+        nr, ur = med("dp_rtt", "netfaultd", n=n), med("dp_rtt", "u32-chain", n=n)
+        d = {"n": n, "netfaultd_kbit": nt, "u32_kbit": ut, "none_kbit": base_t,
+             "netfaultd_tput_ratio": r3(div(nt, base_t)), "u32_tput_ratio": r3(div(ut, base_t)),
+             "netfaultd_rtt_ms": nr, "u32_rtt_ms": ur, "none_rtt_ms": base_r,
+             "netfaultd_rtt_ratio": r3(div(nr, base_r)), "u32_rtt_ratio": r3(div(ur, base_r))}
+        derived.setdefault("datapath", []).append(d)
+        rows.append(["{:,}".format(n), fmt(None if nt is None else nt / 1000), fmt(d["netfaultd_tput_ratio"], 2),
+                     fmt(nr, 2), fmt(d["netfaultd_rtt_ratio"], 2),
+                     fmt(None if ut is None else ut / 1000), fmt(d["u32_tput_ratio"], 2), fmt(ur, 2), fmt(d["u32_rtt_ratio"], 2)])
+    if rows:
+        table("Datapath, untargeted traffic (guest; iperf3 Mbit/s and ping RTT ms, medians; ratio to no fault)",
+              ["CIDRs", "netfaultd Mbit/s", "ratio", "netfaultd RTT", "ratio", "u32 chain Mbit/s", "ratio", "u32 RTT", "ratio"], rows)
+    tt0, tt1 = med("dp_targeted_tput", "none", n=1), med("dp_targeted_tput", "netfaultd-0ms", n=1)
+    tr0, tr1 = med("dp_targeted_rtt", "none", n=1), med("dp_targeted_rtt", "netfaultd-0ms", n=1)
+    if tt0 is not None or tr0 is not None:
+        derived["targeted"] = {"none_kbit": tt0, "fault_kbit": tt1, "tput_ratio": r3(div(tt1, tt0)),
+                               "none_rtt_ms": tr0, "fault_rtt_ms": tr1, "rtt_ratio": r3(div(tr1, tr0))}
+        table("Datapath, targeted traffic through a 0 ms delay fault (guest)",
+              ["", "no fault", "0 ms fault", "ratio"],
+              [["iperf3 Mbit/s", fmt(None if tt0 is None else tt0 / 1000), fmt(None if tt1 is None else tt1 / 1000), fmt(derived["targeted"]["tput_ratio"], 2)],
+               ["ping RTT ms", fmt(tr0, 2), fmt(tr1, 2), fmt(derived["targeted"]["rtt_ratio"], 2)]])
+
+    # ---- fidelity
+    rows = []
+    for m in sorted((m for m in meas.values() if m.get("b") == "fid_delay_err"), key=lambda m: m["n"]):
+        det = m.get("details", [{}])[0]
+        d = {"requested_ms": m["n"], "median_err_ms": m["median"], "p99_err_ms": m["p99"], "min_err_ms": m["min"],
+             "packets": m["count"], "sent": det.get("sent")}
+        derived.setdefault("fidelity_delay", []).append(d)
+        rows.append([str(m["n"]), fmt(m["median"] + m["n"] if m["median"] is not None else None, 2),
+                     "%+.2f" % m["median"], "%+.2f" % m["p99"], "%d/%s" % (m["count"], det.get("sent", "?"))])
+    if rows:
+        table("Fidelity: delay (guest; ping RTT minus the no-fault median; error = measured - requested, ms)",
+              ["requested ms", "measured median", "median error", "p99 error", "replies/sent"], rows)
+    rows = []
+    for m in sorted((m for m in meas.values() if m.get("b") == "fid_loss"), key=lambda m: m["n"]):
+        for det, v in zip(m.get("details", []), m["samples"]):
+            sent = det.get("sent", 0)
+            p = m["n"] / 100.0
+            sd = 100 * math.sqrt(p * (1 - p) / sent) if sent else None
+            within = None if sd is None or m["impl"] == "none" else abs(v - m["n"]) <= 3 * sd
+            d = {"requested_pct": m["n"] if m["impl"] != "none" else 0, "measured_pct": v, "sent": sent,
+                 "recv": det.get("recv"), "three_sigma_pct": r3(3 * sd) if sd is not None else None, "within_3_sigma": within}
+            derived.setdefault("fidelity_loss", []).append(d)
+            rows.append([str(d["requested_pct"]), "%.2f" % v, str(sent),
+                         "±%.2f" % (3 * sd) if sd else "-", {True: "yes", False: "NO", None: "-"}[within]])
+    if rows:
+        table("Fidelity: loss (guest; UDP datagrams, egress loss)", ["requested %", "measured %", "datagrams", "3 sigma", "within"], rows)
+
+    # ---- footprint
+    rows = []
+    for m in sorted((m for m in meas.values() if m.get("b") in ("rss_host", "rss_guest")), key=lambda m: (m["b"], m["impl"])):
+        rows.append([m["b"].replace("rss_", ""), m["impl"], m["state"], fmt(m["median"] / 1024, 2)])
+    for b, label in (("binary_size", "binary (as built)"), ("binary_size_stripped", "binary (stripped)")):
+        m = get(b, "netfaultd")
+        if m:
+            rows.append(["host", "netfaultd", label, fmt(m["median"] / 1024 / 1024, 2)])
+    if rows:
+        table("Footprint (RSS and size in MiB)", ["where", "process", "state", "MiB"], rows)
+    rows = []
+    m = get("startup", "netfaultd")
+    if m:
+        rows.append(["start-up to a served /healthz (host)", "%s ms (p99 %s, n=%d)" % (fmt(m["median"], 1), fmt(m["p99"], 1), m["count"])])
+    for m in meas.values():
+        if m.get("b") == "fp_create_many":
+            rows.append(["create %s faults of %s CIDRs, one after another (guest)" % (m["faults"], m["cidrs"]), "%s ms total" % fmt(m["median"])])
+        if m.get("b") == "fp_create_each":
+            rows.append(["one of those creates (guest)", "median %s ms, p99 %s ms" % (fmt(m["median"]), fmt(m["p99"]))])
+        if m.get("b") == "fp_list_many":
+            rows.append(["GET /v1/faults with %s faults (guest)" % m["faults"], "%s ms" % fmt(m["median"])])
+        if m.get("b") == "fp_delete_all":
+            rows.append(["DELETE /v1/faults with %s faults (guest)" % m["faults"], "%s ms" % fmt(m["median"])])
+        if m.get("b") == "fp_cycles":
+            rows.append(["%s create+delete cycles, 1 CIDR (guest)" % m["cycles"], "%s ms total, %s ms per cycle" % (fmt(m["median"]), fmt(m["median"] / m["cycles"], 1))])
+    if rows:
+        table("Start-up and bulk operations", ["what", "time"], rows)
+
+    # ---- API
+    rows = []
+    for path in ("/healthz", "/v1/faults"):
+        rps = get("api_rps", "netfaultd", path=path)
+        if rps:
+            p50, p99 = med("api_p50", "netfaultd", path=path), med("api_p99", "netfaultd", path=path)
+            derived.setdefault("api", []).append({"path": path, "rps": rps["median"], "p50_ms": p50, "p99_ms": p99})
+            rows.append(["GET " + path, fmt(rps["median"], 0), fmt(p50, 3), fmt(p99, 3), "%d x" % rps["count"]])
+    if rows:
+        table("API (host, loopback, wrk -t1 -c16, medians of runs)", ["request", "req/s", "p50 ms", "p99 ms", "runs"], rows)
+
+    # ---- targets
+    targets = []
+
+    def target(name, value, ok, want):
+        targets.append({"target": name, "measured": value, "want": want, "holds": ok})
+
+    ap1 = next((d for d in derived.get("apply", []) if d["n"] == 1000), None)
+    if ap1 and ap1["netfaultd_ms"] is not None:
+        target("apply 1,000 CIDRs no slower than tc -batch", "%.1f ms vs %.1f ms" % (ap1["netfaultd_ms"], ap1["tc_batch_ms"] or float("nan")),
+               ap1["tc_batch_ms"] is not None and ap1["netfaultd_ms"] <= ap1["tc_batch_ms"], "netfaultd <= tc -batch")
+        if ap1["per_rule_over_netfaultd"] is not None:
+            target("apply 1,000 CIDRs >= 100x faster than one tc per rule", "%.0fx%s" % (ap1["per_rule_over_netfaultd"], " (extrapolated)" if ap1["tc_per_rule_extrapolated"] else ""),
+                   ap1["per_rule_over_netfaultd"] >= 100, ">= 100x")
+    ap10 = next((d for d in derived.get("apply", []) if d["n"] == 10000), None)
+    if ap10 and ap10["netfaultd_ms"] is not None:
+        target("apply 10,000 CIDRs < 250 ms", "%.1f ms (p99 %.1f; warm %s)" % (ap10["netfaultd_ms"], ap10["netfaultd_p99_ms"], fmt(ap10["netfaultd_warm_ms"])), ap10["netfaultd_ms"] < 250, "< 250 ms")
+    dp10 = next((d for d in derived.get("datapath", []) if d["n"] == 10000), None)
+    if dp10 and dp10["netfaultd_tput_ratio"] is not None:
+        target("untargeted throughput with 10,000 CIDRs >= 90% of no fault", "%.0f%%" % (100 * dp10["netfaultd_tput_ratio"]), dp10["netfaultd_tput_ratio"] >= 0.9, ">= 90%")
+    for b, where in (("rss_host", "host"), ("rss_guest", "guest")):
+        m = get(b, "netfaultd", state="idle")
+        if m:
+            target("RSS <= 8 MB idle (%s, daemon process)" % where, "%.2f MiB" % (m["median"] / 1024), m["median"] <= 8 * 1024, "<= 8 MiB")
+    api = next((d for d in derived.get("api", []) if d["path"] == "/healthz"), None)
+    if api:
+        target("/healthz >= 30,000 req/s", "%.0f req/s" % api["rps"], api["rps"] >= 30000, ">= 30,000")
+    if targets:
+        table("Targets (issue 6)", ["target", "measured", "holds"], [[t["target"], t["measured"], "yes" if t["holds"] else "**NO**"] for t in targets])
+
+    result = {"meta": meta, "measurements": meas, "derived": derived, "targets": targets}
+    with open(a.out, "w") as f:
+        json.dump(result, f, indent=1, sort_keys=True)
+        f.write("\n")
+    hdr = "## netfaultd benchmarks: %s, commit %s%s, host kernel %s, guest kernel %s" % (
+        meta.get("date", "?"), meta.get("commit", "?"), " (dirty)" if meta.get("commit_dirty") == "true" else "",
+        meta.get("host_kernel", "?"), meta.get("guest_kernel", "?") or "-")
+    print(hdr)
+    print("\n".join(out_lines))
+    with open(a.out[:-5] + ".md", "w") as f:
+        f.write(hdr + "\n" + "\n".join(out_lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

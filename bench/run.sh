@@ -1,0 +1,257 @@
+#!/bin/bash
+# bench/run.sh: netfaultd's benchmarks, one command.
+#
+#   bench/run.sh [--quick] [--only host|guest] [--build-dir DIR] [--keep]
+#
+# Builds a release netfaultd (meson, DIR default build-bench), then
+#   on the host kernel:   binary size, start-up time to a served /healthz, idle RSS,
+#                         API throughput and latency with wrk (GET /healthz, GET /v1/faults);
+#   in the kernel lab:    apply/revert time vs tc -batch and one tc process per rule,
+#   (qemu guest, one boot) untargeted datapath cost of N targets vs a linear u32 chain,
+#                         targeted 0 ms fault cost, delay and loss fidelity, RSS under load.
+# Prints tables and writes bench/results/<UTC date>-<commit>.json and bench/results/latest.json
+# (machine, kernels, date, commit, raw samples, median and p99 of every measurement).
+# --quick: small sizes and few samples (a smoke run of the bench code, a few minutes).
+# Needs root (the lab: apt-get download of the kernel, mknod; the daemon: CAP_NET_ADMIN),
+# qemu-system-x86, busybox-static, cpio, iproute2, iputils-ping, iperf3, curl, wrk, python3.
+set -u
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bench=$repo/bench
+quick=0
+only=
+build_dir=$repo/build-bench
+keep=0
+while [ $# -gt 0 ]; do
+    case $1 in
+        --quick) quick=1; shift ;;
+        --only) only=${2:-}; shift 2 ;;
+        --only=*) only=${1#*=}; shift ;;
+        --build-dir) build_dir=${2:-}; shift 2 ;;
+        --build-dir=*) build_dir=${1#*=}; shift ;;
+        --keep) keep=1; shift ;;
+        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "bench/run.sh: unknown argument '$1'" >&2; exit 2 ;;
+    esac
+done
+case $only in ''|host|guest) ;; *) echo "bench/run.sh: --only host|guest" >&2; exit 2 ;; esac
+
+say() { printf '== %s\n' "$*" >&2; }
+die() { printf 'bench/run.sh: %s\n' "$*" >&2; exit 1; }
+t_start=$(date +%s)
+
+# ------------------------------------------------------------------ set-up ----
+[ "$(id -u)" = 0 ] || die "run as root (the lab and the daemon need it)"
+missing=
+for c in meson ninja cc python3 curl; do command -v $c >/dev/null || missing="$missing $c"; done
+[ -z "$missing" ] || die "missing:$missing"
+if ! command -v wrk >/dev/null && [ "$only" != guest ]; then
+    say "installing wrk (apt-get install wrk)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null || die "cannot install wrk"
+fi
+
+say "building the release binary in $build_dir"
+if [ ! -f "$build_dir/build.ninja" ]; then
+    meson setup "$build_dir" "$repo" --buildtype=release -Dlab=false >/dev/null || die "meson setup failed"
+fi
+ninja -C "$build_dir" netfaultd >/dev/null || die "ninja failed"
+nfd=$build_dir/netfaultd
+[ -x "$nfd" ] || die "no $nfd"
+buildtype=$(meson introspect --buildoptions "$build_dir" 2>/dev/null |
+    python3 -c 'import json,sys; print([o["value"] for o in json.load(sys.stdin) if o["name"]=="buildtype"][0])' 2>/dev/null)
+[ "$buildtype" = release ] || say "WARNING: $build_dir has buildtype '$buildtype', not release"
+
+work=$(mktemp -d /tmp/nfbench.XXXXXX)
+cleanup() {
+    [ -n "${host_pid:-}" ] && kill "$host_pid" 2>/dev/null
+    if [ "$keep" = 1 ]; then say "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+raw=$work/raw.jsonl
+: >"$raw"
+
+cc -O2 -static -s -o "$work/nfbench" "$bench/tools/nfbench.c" || die "cannot build bench/tools/nfbench.c"
+NFB=$work/nfbench
+
+commit=$(git -C "$repo" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+dirty=false
+[ -n "$(git -C "$repo" status --porcelain -- daemon netem api meson.build 2>/dev/null)" ] && dirty=true
+date_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+
+emit() { printf '{%s}\n' "$1" >>"$raw"; }
+
+# ------------------------------------------------------------------- host ----
+run_host() {
+    local reps=10 wrk_secs=3 wrk_reps=3
+    [ "$quick" = 1 ] && { reps=3; wrk_secs=2; wrk_reps=1; }
+    local port=19700 i out us pid
+
+    say "host: binary size"
+    emit "\"b\":\"binary_size\",\"impl\":\"netfaultd\",\"unit\":\"bytes\",\"v\":$(stat -c %s "$nfd")"
+    emit "\"b\":\"binary_size_stripped\",\"impl\":\"netfaultd\",\"unit\":\"bytes\",\"v\":$(strip -o "$work/nfd.stripped" "$nfd" && stat -c %s "$work/nfd.stripped")"
+
+    say "host: start-up to a served /healthz and idle RSS ($reps starts)"
+    i=0
+    while [ $i -lt $reps ]; do
+        rm -rf "$work/state-start"
+        out=$($NFB startup 127.0.0.1 $port "$nfd" --listen 127.0.0.1:$port --state-dir "$work/state-start" --rate-limit 0 2>>"$work/host-daemon.log") ||
+            die "netfaultd did not serve /healthz on the host (see $work/host-daemon.log)"
+        us=${out% *}
+        host_pid=${out#* }
+        emit "\"b\":\"startup\",\"impl\":\"netfaultd\",\"unit\":\"ms\",\"v\":$(awk -v a="$us" 'BEGIN{printf "%.3f", a/1000}')"
+        if [ $i = 0 ]; then
+            sleep 1
+            emit "\"b\":\"rss_host\",\"impl\":\"netfaultd\",\"state\":\"idle\",\"unit\":\"kB\",\"v\":$(awk '/^VmRSS:/{print $2}' /proc/$host_pid/status)"
+            local g
+            g=$(awk '{print $1}' /proc/$host_pid/task/$host_pid/children 2>/dev/null)
+            [ -n "$g" ] && emit "\"b\":\"rss_host\",\"impl\":\"netfaultd-guard\",\"state\":\"idle\",\"unit\":\"kB\",\"v\":$(awk '/^VmRSS:/{print $2}' /proc/$g/status)"
+        fi
+        kill -TERM "$host_pid"
+        wait "$host_pid" 2>/dev/null
+        # the pid is a child of nfbench (gone): wait for it by polling
+        while kill -0 "$host_pid" 2>/dev/null; do sleep 0.05; done
+        host_pid=
+        i=$((i + 1))
+    done
+
+    say "host: validation and planning only (POST ?dry_run=true, no kernel change)"
+    local n
+    for n in 1 100 1000 10000; do
+        python3 -c 'import json,sys; n=int(sys.argv[1]); print(json.dumps({"targets":["100.%d.%d.%d/32" % (64 + i//65536, (i//256) % 256, i % 256) for i in range(n)],"delay":{"ms":0}}))' $n >"$work/dry.$n.json"
+    done
+    rm -rf "$work/state-dry"
+    out=$($NFB startup 127.0.0.1 $port "$nfd" --listen 127.0.0.1:$port --state-dir "$work/state-dry" --rate-limit 0 2>>"$work/host-daemon.log") ||
+        die "netfaultd did not start for the dry-run benchmark"
+    host_pid=${out#* }
+    for n in 1 100 1000 10000; do
+        i=0
+        while [ $i -lt $reps ]; do
+            set -- $(curl -s -o /dev/null -w '%{http_code} %{time_total}' -XPOST -H 'Content-Type: application/json' \
+                --data-binary @"$work/dry.$n.json" "http://127.0.0.1:$port/v1/faults?dry_run=true")
+            [ "$1" = 200 ] || die "dry run of $n targets -> $1"
+            emit "\"b\":\"dry_run\",\"impl\":\"netfaultd\",\"n\":$n,\"unit\":\"ms\",\"v\":$(awk -v a="$2" 'BEGIN{printf "%.3f", a*1000}')"
+            i=$((i + 1))
+        done
+    done
+    kill -TERM "$host_pid"
+    while kill -0 "$host_pid" 2>/dev/null; do sleep 0.05; done
+    host_pid=
+
+    say "host: API with wrk (${wrk_reps}x ${wrk_secs} s per path, 1 thread, 16 connections, loopback)"
+    rm -rf "$work/state-api"
+    out=$($NFB startup 127.0.0.1 $port "$nfd" --listen 127.0.0.1:$port --state-dir "$work/state-api" --rate-limit 0 2>>"$work/host-daemon.log") ||
+        die "netfaultd did not start for the API benchmark"
+    host_pid=${out#* }
+    local path r
+    for path in /healthz /v1/faults; do
+        r=0
+        while [ $r -lt $wrk_reps ]; do
+            wrk -t1 -c16 -d${wrk_secs}s --latency "http://127.0.0.1:$port$path" >"$work/wrk.out" 2>&1
+            python3 - "$work/wrk.out" "$path" >>"$raw" <<'PY'
+import json, re, sys
+text = open(sys.argv[1]).read()
+path = sys.argv[2]
+def ms(v):
+    m = re.match(r'([\d.]+)(us|ms|s)$', v)
+    return float(m.group(1)) * {'us': 0.001, 'ms': 1, 's': 1000}[m.group(2)]
+rps = re.search(r'Requests/sec:\s*([\d.]+)', text)
+non2xx = re.search(r'Non-2xx or 3xx responses:\s*(\d+)', text)
+errs = re.search(r'Socket errors:(.*)', text)
+if not rps:
+    sys.stderr.write("wrk output not understood:\n" + text)
+    sys.exit(0)
+base = {"impl": "netfaultd", "path": path}
+print(json.dumps(dict(base, b="api_rps", unit="req/s", v=float(rps.group(1)),
+                      non2xx=int(non2xx.group(1)) if non2xx else 0, socket_errors=(errs.group(1).strip() if errs else ""))))
+for q in ("50", "99"):
+    m = re.search(r'^\s*' + q + r'%\s+(\S+)', text, re.M)
+    if m:
+        print(json.dumps(dict(base, b="api_p" + q, unit="ms", v=ms(m.group(1)))))
+PY
+            r=$((r + 1))
+        done
+    done
+    emit "\"b\":\"rss_host\",\"impl\":\"netfaultd\",\"state\":\"after-wrk\",\"unit\":\"kB\",\"v\":$(awk '/^VmRSS:/{print $2}' /proc/$host_pid/status)"
+    kill -TERM "$host_pid"
+    while kill -0 "$host_pid" 2>/dev/null; do sleep 0.05; done
+    host_pid=
+}
+
+# ------------------------------------------------------------------ guest ----
+run_guest() {
+    local lab=$work/lab
+    mkdir -p "$lab/tests"
+    cp -r "$repo/tests/lab" "$lab/tests/lab" || die "cannot copy tests/lab"
+    [ -d "$repo/tests/fixtures" ] && cp -r "$repo/tests/fixtures" "$lab/tests/fixtures"
+    rm -f "$lab/tests/lab/scenarios/"*.sh
+    cp "$bench/guest/"*.sh "$lab/tests/lab/scenarios/"
+    if [ "$quick" = 1 ]; then
+        cat >"$lab/tests/lab/scenarios/benchconf.sh" <<'CONF'
+BENCH_QUICK=1
+APPLY_SIZES="1 100 1000"; APPLY_REPS=2; APPLY_REPS_BIG=1; WARM_REPS=3; EACH_MAX=100; EACH_REPS=1
+DP_SIZES="0 100 1000"; DP_ROUNDS=1; DP_SECS=1; DP_PINGS=30
+FID_DELAYS="50"; FID_PINGS=50; FID_LOSSES="10"; FID_UDP=1000
+FP_FAULTS=10; FP_CIDRS=100; FP_CYCLES=50
+CONF
+    else
+        cat >"$lab/tests/lab/scenarios/benchconf.sh" <<'CONF'
+BENCH_QUICK=0
+APPLY_SIZES="1 100 1000 10000"; APPLY_REPS=5; APPLY_REPS_BIG=3; WARM_REPS=5; EACH_MAX=1000; EACH_REPS=2
+DP_SIZES="0 1 100 1000 10000"; DP_ROUNDS=3; DP_SECS=2; DP_PINGS=50
+FID_DELAYS="20 50 100"; FID_PINGS=200; FID_LOSSES="1 10 30"; FID_UDP=4000
+FP_FAULTS=100; FP_CIDRS=100; FP_CYCLES=1000
+CONF
+    fi
+    { echo "# the static nfbench helper (bench/tools/nfbench.c), generated by bench/run.sh"
+      echo 'base64 -d >"$1.gz" <<'"'"'B64'"'"
+      gzip -9c "$NFB" | base64
+      echo 'B64'
+      echo 'gunzip -f "$1.gz" && chmod 755 "$1"'
+    } >"$lab/tests/lab/scenarios/nfbenchbin.sh"
+
+    # kernel cache: reuse build/lab-cache when it is there (read only: copied)
+    if [ ! -d "$build_dir/lab-cache" ] && [ -f "$repo/build/lab-cache/vmlinuz" ]; then
+        cp -r "$repo/build/lab-cache" "$build_dir/lab-cache"
+    fi
+    local lab_args=()
+    [ "$keep" = 1 ] && lab_args+=(--keep)
+    local scen=bench-apply,bench-datapath,bench-fidelity,bench-footprint
+    say "guest: booting the kernel lab once for $scen (TAP relayed below)"
+    NETFAULTD_LAB_CACHE=$build_dir/lab-cache NETFAULTD_LAB_SCENARIO_TIMEOUT=600 NETFAULTD_LAB_TIMEOUT=1200 \
+        "$lab/tests/lab/run.sh" --build-dir "$build_dir" --netfaultd "$nfd" --scenario "$scen" \
+        "${lab_args[@]}" >"$work/lab.tap"
+    local rc=$?
+    grep -v '^# BENCH ' "$work/lab.tap" | sed 's/^/   /' >&2
+    sed -n 's/^# BENCH //p' "$work/lab.tap" >>"$raw"
+    grep '^# guest: kernel ' "$work/lab.tap" | head -n1 | sed 's/^# guest: kernel \([^,]*\),.*/\1/' >"$work/guest-kernel"
+    grep -c '^not ok' "$work/lab.tap" >"$work/lab-fails"
+    [ $rc = 0 ] || say "WARNING: the lab reported failures (exit $rc); results may be incomplete"
+}
+
+[ "$only" = guest ] || run_host
+[ "$only" = host ] || run_guest
+
+# ----------------------------------------------------------------- report ----
+cmdline=bench/run.sh
+[ "$quick" = 1 ] && cmdline="$cmdline --quick"
+[ -n "$only" ] && cmdline="$cmdline --only $only"
+mkdir -p "$bench/results"
+out=$bench/results/$(date -u +%Y-%m-%d)-$commit.json
+[ "$quick" = 1 ] && out=$bench/results/$(date -u +%Y-%m-%d)-$commit-quick.json
+python3 "$bench/report.py" --raw "$raw" --out "$out" \
+    --meta date="$date_utc" commit="$commit" commit_dirty="$dirty" quick="$quick" \
+    host_kernel="$(uname -r)" guest_kernel="$(cat "$work/guest-kernel" 2>/dev/null)" \
+    lab_failures="$(cat "$work/lab-fails" 2>/dev/null)" buildtype="$buildtype" \
+    cpu="$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)" cpus="$(nproc)" \
+    mem_mb="$(awk '/^MemTotal:/{printf "%d", $2/1024}' /proc/meminfo)" \
+    os="$(. /etc/os-release && echo "$PRETTY_NAME")" \
+    command="$cmdline" \
+    wall_s="$(( $(date +%s) - t_start ))" || die "report.py failed (raw samples in $raw)"
+if [ "$quick" = 1 ] || [ -n "$only" ]; then
+    say "wrote $out (not copied to latest.json: partial run)"
+else
+    cp "$out" "$bench/results/latest.json"
+    say "wrote $out and bench/results/latest.json"
+fi
+say "total $(( $(date +%s) - t_start )) s"
