@@ -17,7 +17,7 @@ struct nf_journal {
 
 struct nf_journal_entry {
         char id[24];
-        char state[16];        /* "applying" or "active" */
+        char state[16];        /* "active": written before the kernel changes */
         unsigned slot;
         int64_t created_ms, expires_ms;
         struct cJSON *spec;    /* as POSTed, normalised */

@@ -337,8 +337,10 @@ static int commit(struct nf_registry *r, struct nf_fault *f, int64_t created_ms,
 
         f->created_ms = created_ms ? created_ms : now;
         f->expires_ms = expires_ms ? expires_ms : f->created_ms + (int64_t)f->spec.duration_s * 1000;
-        /* Intent first: if we die while the kernel changes, the journal knows what was ours. */
-        journal_fault(r, f, "applying");
+        /* Intent first: if we die while the kernel changes, the journal knows what was ours. One
+         * write per fault (a record of 10,000 targets is not cheap to render twice); the sweep
+         * treats a record the same whether or not the apply finished. */
+        journal_fault(r, f, "active");
         rc = nf_apply(&r->applier, &f->plan, &ae);
         if (rc < 0) {
                 int http = rc == -EBUSY || rc == -EEXIST ? 409 : rc == -EPERM ? 403 : 500;
@@ -350,16 +352,8 @@ static int commit(struct nf_registry *r, struct nf_fault *f, int64_t created_ms,
                 journal_clsact(r);
                 return -1;
         }
-        /* The fault's time starts when it is active in the kernel, not when it was asked for. */
-        if (!created_ms) {
-                now = nf_now_realtime_ms();
-                f->created_ms = now;
-                f->expires_ms = now + (int64_t)f->spec.duration_s * 1000;
-        } else {
-                now = nf_now_realtime_ms();
-        }
+        now = nf_now_realtime_ms();
         journal_clsact(r);
-        journal_fault(r, f, "active");
         r->slot_used[f->slot] = true;
         /* Measured now: the journal's fsync above took time too. */
         if (arm(&f->timer, r->base, on_expiry, f, f->expires_ms - nf_now_realtime_ms()) < 0 ||
