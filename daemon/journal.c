@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -65,6 +68,26 @@ int nf_journal_open(struct nf_journal *j, const char *dir, int wait_ms, char *er
         close(j->lock_fd);
         j->lock_fd = -1;
         return -EBUSY;
+}
+
+int nf_netns_lock(int wait_ms) {
+        static const char name[] = "\0netfaultd";
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + sizeof(name) - 1);
+        int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        memcpy(sa.sun_path, name, sizeof(name) - 1);
+        for (int waited = 0;; waited += 50) {
+                if (bind(fd, (struct sockaddr *)&sa, len) == 0)
+                        return fd;
+                if (errno != EADDRINUSE || waited >= wait_ms)
+                        break;
+                nanosleep(&(struct timespec){.tv_nsec = 50 * 1000000}, NULL);
+        }
+        int r = errno == EADDRINUSE ? -EBUSY : -errno;
+        close(fd);
+        return r;
 }
 
 void nf_journal_close(struct nf_journal *j) {

@@ -27,6 +27,11 @@ struct nf_journal_entry {
 int nf_journal_open(struct nf_journal *j, const char *dir, int wait_ms, char *err, size_t errlen);
 void nf_journal_close(struct nf_journal *j);
 
+/* One netfaultd per network namespace (its start-up sweep would remove another's faults): an
+ * abstract Unix socket name exists per namespace and the kernel releases it when the last holder
+ * exits; the guardian inherits it. Returns the fd, or -EBUSY after waiting wait_ms. */
+int nf_netns_lock(int wait_ms);
+
 int nf_journal_put(struct nf_journal *j, const char *id, const char *state, unsigned slot, int64_t created_ms,
                    int64_t expires_ms, const struct cJSON *spec, const struct cJSON *objects);
 int nf_journal_drop(struct nf_journal *j, const char *id);

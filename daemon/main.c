@@ -60,6 +60,13 @@ int main(int argc, char **argv) {
         if (pid1 && nf_guardian_supervise(cfg.state_dir) < 0)
                 nf_log(NF_LOG_WARN, "guardian.start_failed", "cannot fork the daemon from PID 1; running unguarded");
 
+        int nslock = nf_netns_lock(LOCK_WAIT_MS);
+        if (nslock < 0) {
+                nf_log(NF_LOG_ERROR, "daemon.start_failed", "%s",
+                       nslock == -EBUSY ? "another netfaultd runs in this network namespace"
+                                        : "cannot take the network-namespace lock");
+                return nslock == -EBUSY ? NF_EXIT_TEMPFAIL : NF_EXIT_OSERR;
+        }
         if ((r = nf_journal_open(&journal, cfg.state_dir, LOCK_WAIT_MS, err, sizeof(err))) < 0) {
                 nf_log(NF_LOG_ERROR, "daemon.start_failed", "%s", err);
                 return r == -EBUSY ? NF_EXIT_TEMPFAIL : r == -EACCES || r == -EPERM ? NF_EXIT_NOPERM : NF_EXIT_OSERR;
@@ -143,5 +150,6 @@ out_base:
                 event_free(sigint);
         event_base_free(base);
         nf_journal_close(&journal);
+        close(nslock);
         return exit_code;
 }

@@ -100,16 +100,12 @@ fi
 req DELETE /v1/faults
 expect "DELETE /v1/faults with nothing active" 200 '"reverted":0'
 
-# --- TCP listener, and a port in use
-PORT=$((20000 + RANDOM % 20000))
-"$BIN" --listen "127.0.0.1:$PORT" --state-dir "$T/state2" 2>"$T/log2" &
-PID2=$!
-for i in $(seq 50); do curl -s "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
-check "TCP listener answers /healthz" sh -c "curl -s http://127.0.0.1:$PORT/healthz | grep -q ok"
-"$BIN" --listen "127.0.0.1:$PORT" --state-dir "$T/state3" >/dev/null 2>&1; check "a port in use exits 71" [ $? = 71 ]
-"$BIN" --listen "127.0.0.1:$((PORT+1))" --state-dir "$T/state2" >/dev/null 2>&1; check "a second daemon on the same --state-dir exits 75" [ $? = 75 ]
-check "the guardian runs beside the daemon" sh -c "pgrep -f netfaultd-guard >/dev/null || grep -q netfaultd-guard /proc/[0-9]*/comm 2>/dev/null"
-kill -TERM $PID2; wait $PID2; check "SIGTERM exits 0 (TCP instance)" [ $? = 0 ]
+# One daemon per network namespace, and per state directory.
+"$BIN" --listen "127.0.0.1:$((20000 + RANDOM % 20000))" --state-dir "$T/other" >/dev/null 2>&1
+check "a second daemon in the same network namespace exits 75" [ $? = 75 ]
+unshare -n "$BIN" --listen 127.0.0.1:9700 --state-dir "$T/state" >/dev/null 2>&1
+check "a second daemon on the same --state-dir (another namespace) exits 75" [ $? = 75 ]
+check "the guardian runs beside the daemon" sh -c "grep -qx netfaultd-guard /proc/[0-9]*/comm 2>/dev/null"
 
 # --- SIGTERM
 kill -TERM $PID; wait $PID; rc=$?; PID=
@@ -120,6 +116,22 @@ check "start-up reconciliation is logged" grep -q '"event":"reconcile.swept"' "$
 GPID=$(sed -n 's/.*"event":"guardian.started","msg":"pid \([0-9]*\) .*/\1/p' "$T/log")
 check "the guardian (pid ${GPID:-?}) is gone after a clean stop" sh -c "[ -n '$GPID' ] && ! grep -qx netfaultd-guard /proc/$GPID/comm 2>/dev/null"
 check "the journal holds no fault after a clean stop" sh -c "! ls '$T/state'/fault-*.json >/dev/null 2>&1"
+
+# --- TCP listener, and a port in use (the first daemon has stopped)
+PORT=$((20000 + RANDOM % 20000))
+"$BIN" --listen "127.0.0.1:$PORT" --state-dir "$T/state2" 2>"$T/log2" &
+PID2=$!
+for i in $(seq 50); do curl -s "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+check "TCP listener answers /healthz" sh -c "curl -s http://127.0.0.1:$PORT/healthz | grep -q ok"
+kill -TERM $PID2; wait $PID2; check "SIGTERM exits 0 (TCP instance)" [ $? = 0 ]
+# A port in use: held by a plain listener, in a namespace of its own.
+cat >"$T/port.sh" <<'PS'
+ip link set lo up
+python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',9700)); s.listen(); time.sleep(5)" & sleep 0.5
+"$1" --listen 127.0.0.1:9700 --state-dir "$2" >/dev/null 2>&1; echo $?
+PS
+rc=$(unshare -n sh "$T/port.sh" "$BIN" "$T/state4" | tail -n1)
+check "a port in use exits 71" [ "$rc" = 71 ]
 
 echo "1..$n"
 [ $failed = 0 ]
