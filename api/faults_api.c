@@ -10,6 +10,7 @@
 #include "api/http.h"
 #include "api/validate.h"
 #include "daemon/log.h"
+#include "daemon/memory.h"
 
 static bool is_json(struct evhttp_request *req) {
         const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
@@ -204,6 +205,9 @@ void nf_api_healthz(struct nf_api *api, struct evhttp_request *req) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "status", "ok");
         cJSON_AddNumberToObject(o, "faults", (double)api->reg->n_faults);
+        cJSON_AddNumberToObject(o, "filters", (double)api->reg->n_filters);
+        cJSON_AddNumberToObject(o, "heap_bytes", (double)nf_heap_bytes());
+        cJSON_AddNumberToObject(o, "rss_kb", (double)nf_rss_kb());
         nf_api_reply(req, 200, o);
 }
 
