@@ -5,7 +5,7 @@
 # everything is present.
 set -eu
 BUILD="gcc meson ninja-build pkg-config libnl-3-dev libnl-route-3-dev libmnl-dev libevent-dev libcjson-dev"
-TEST="curl iproute2 python3 qemu-system-x86 busybox-static cpio iperf3 iputils-ping procps"
+TEST="curl iproute2 python3 qemu-system-x86 busybox-static cpio iperf3 iputils-ping procps clang libclang-rt-14-dev util-linux systemd"
 pkgs=$BUILD
 [ "${1:-build}" = test ] && pkgs="$BUILD $TEST"
 missing=""
