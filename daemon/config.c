@@ -20,7 +20,6 @@ static void usage(FILE *f) {
                 "  --default-duration S   duration_s when a fault gives none  [NETFAULTD_DEFAULT_DURATION, 300]\n"
                 "  --max-faults N         faults active at once (1-%u)       [NETFAULTD_MAX_FAULTS, 64]\n"
                 "  --max-body BYTES       largest request body                [NETFAULTD_MAX_BODY, 1048576]\n"
-                "  --max-connections N    concurrent API connections          [NETFAULTD_MAX_CONNECTIONS, 256]\n"
                 "  --max-filters N        flower filters across all faults    [NETFAULTD_MAX_FILTERS, 200000]\n"
                 "  --rate-limit N         changing requests/s per client, 0 off [NETFAULTD_RATE_LIMIT, 20]\n"
                 "  --state-dir DIR        journal and lock                    [NETFAULTD_STATE_DIR, /run/netfaultd]\n"
@@ -85,8 +84,6 @@ static int apply_opt(struct nf_config *c, int opt, const char *v) {
                 return parse_u32("--max-faults", v, 1, NF_MAX_SLOTS, &c->max_faults);
         case 'b':
                 return parse_u32("--max-body", v, 1024, 64 * 1024 * 1024, &c->max_body_bytes);
-        case 'c':
-                return parse_u32("--max-connections", v, 1, 65536, &c->max_connections);
         case 'F':
                 return parse_u32("--max-filters", v, 1, 10000000, &c->max_filters);
         case 'r':
@@ -126,7 +123,7 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                 {"listen", required_argument, NULL, 'l'},          {"log-format", required_argument, NULL, 'f'},
                 {"log-level", required_argument, NULL, 'L'},       {"max-duration", required_argument, NULL, 'd'},
                 {"default-duration", required_argument, NULL, 'D'}, {"max-faults", required_argument, NULL, 'n'},
-                {"max-body", required_argument, NULL, 'b'},        {"max-connections", required_argument, NULL, 'c'},
+                {"max-body", required_argument, NULL, 'b'},
                 {"max-filters", required_argument, NULL, 'F'},     {"rate-limit", required_argument, NULL, 'r'},
                 {"state-dir", required_argument, NULL, 's'},       {"on-start", required_argument, NULL, 'o'},
                 {"aws-ip-ranges", required_argument, NULL, 'a'},   {"dns-min-ttl", required_argument, NULL, 't'},
@@ -139,7 +136,7 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
         } envs[] = {{"NETFAULTD_LISTEN", 'l'},         {"NETFAULTD_LOG_FORMAT", 'f'},
                     {"NETFAULTD_LOG_LEVEL", 'L'},      {"NETFAULTD_MAX_DURATION", 'd'},
                     {"NETFAULTD_DEFAULT_DURATION", 'D'}, {"NETFAULTD_MAX_FAULTS", 'n'},
-                    {"NETFAULTD_MAX_BODY", 'b'},       {"NETFAULTD_MAX_CONNECTIONS", 'c'},
+                    {"NETFAULTD_MAX_BODY", 'b'},
                     {"NETFAULTD_MAX_FILTERS", 'F'},    {"NETFAULTD_RATE_LIMIT", 'r'},
                     {"NETFAULTD_STATE_DIR", 's'},      {"NETFAULTD_ON_START", 'o'},
                     {"NETFAULTD_AWS_IP_RANGES", 'a'},  {"NETFAULTD_DNS_MIN_TTL", 't'},
@@ -152,7 +149,6 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                                 .default_duration_s = 300,
                                 .max_faults = 64,
                                 .max_body_bytes = 1024 * 1024,
-                                .max_connections = 256,
                                 .max_filters = 200000,
                                 .rate_limit = 20,
                                 .dns_min_ttl_s = 5,

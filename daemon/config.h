@@ -22,7 +22,6 @@ struct nf_config {
         uint32_t default_duration_s;
         uint32_t max_faults;
         uint32_t max_body_bytes;
-        uint32_t max_connections;
         uint32_t max_filters;
         uint32_t rate_limit; /* changing requests per second per client, 0: off */
         char state_dir[200];

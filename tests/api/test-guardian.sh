@@ -20,8 +20,12 @@ fi
 for i in $(seq 50); do curl -s -o /dev/null localhost:9700/healthz && break; sleep 0.1; done
 ip link add nfe99.1 type ifb && ip link set nfe99.1 alias netfaultd:planted:lo:egress
 ip link show nfe99.1 >/dev/null 2>&1 && echo "planted"
-# the daemon: the process named netfaultd that is not the guardian
-d=$(for c in /proc/[0-9]*/comm; do [ "$(cat $c 2>/dev/null)" = netfaultd ] && { p=${c%/comm}; echo ${p#/proc/}; }; done | tail -n 1)
+# the daemon: the process named netfaultd (not the guardian) in this network namespace
+me=$(readlink /proc/$$/ns/net)
+d=$(for c in /proc/[0-9]*/comm; do
+        p=${c%/comm}
+        [ "$(cat $c 2>/dev/null)" = netfaultd ] && [ "$(readlink $p/ns/net 2>/dev/null)" = "$me" ] && echo ${p#/proc/}
+    done | tail -n 1)
 t0=$(date +%s%N)
 kill -9 "$d"
 gone=
@@ -30,6 +34,9 @@ for i in $(seq 100); do
     sleep 0.02
 done
 echo "gone_ms=${gone:-never}"
+# Never hang: whatever still runs here goes.
+for i in $(seq 50); do kill -0 %1 2>/dev/null || break; sleep 0.1; done
+kill -9 %1 2>/dev/null
 wait
 INNER
 n=0; failed=0
