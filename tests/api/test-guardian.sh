@@ -17,6 +17,7 @@ if [ "$mode" = pid1 ]; then
 else
     "$BIN" --listen 127.0.0.1:9700 --state-dir "$T/state-$mode" 2>"$T/log-$mode" &
 fi
+job=$!
 for i in $(seq 50); do curl -s -o /dev/null localhost:9700/healthz && break; sleep 0.1; done
 ip link add nfe99.1 type ifb && ip link set nfe99.1 alias netfaultd:planted:lo:egress
 ip link show nfe99.1 >/dev/null 2>&1 && echo "planted"
@@ -35,8 +36,9 @@ for i in $(seq 100); do
 done
 echo "gone_ms=${gone:-never}"
 # Never hang: whatever still runs here goes.
-for i in $(seq 50); do kill -0 %1 2>/dev/null || break; sleep 0.1; done
-kill -9 %1 2>/dev/null
+running() { [ -e /proc/$job ] && ! grep -q '^State:.*Z' /proc/$job/status 2>/dev/null; }
+for i in $(seq 50); do running || break; sleep 0.1; done
+kill -9 $job 2>/dev/null
 wait
 INNER
 n=0; failed=0
