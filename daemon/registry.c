@@ -255,6 +255,28 @@ static int unavailable(const struct nf_caps *c, const struct nf_spec *s, struct 
                        mods, mods, said[0] ? "; kernel said: " : "", said);
 }
 
+static bool action_index_used(const struct nf_registry *r, uint32_t index) {
+        for (const struct nf_fault *o = r->faults; o; o = o->next)
+                for (size_t i = 0; i < o->plan.n_links; i++)
+                        if (o->plan.links[i].act_index == index)
+                                return true;
+        return false;
+}
+
+/* A fault's shared actions get indexes no recent fault used. Handing the index of an action that
+ * the kernel is still releasing (its last filter was just deleted) to a new filter is where
+ * tcf_idr_check_alloc() has had busy-retry bugs; a create/delete loop on one slot would do just
+ * that. The indexes rotate through 2^16 values of our range, skipping those in use. */
+static void fresh_action_indexes(struct nf_registry *r, struct nf_plan *p) {
+        for (size_t i = 0; i < p->n_links; i++) {
+                uint32_t index;
+                do
+                        index = NF_ACT_INDEX_BASE + (r->next_action++ & 0xffffu);
+                while (action_index_used(r, index));
+                p->links[i].act_index = index;
+        }
+}
+
 /* Everything up to the kernel: the fault is fully planned, nothing is changed. */
 static struct nf_fault *prepare(struct nf_registry *r, struct nf_spec *spec, struct nf_fault_init *init, const char *id,
                                 int slot, bool dry_run, struct nf_err *e) {
@@ -315,6 +337,7 @@ static struct nf_fault *prepare(struct nf_registry *r, struct nf_spec *spec, str
                 nf_fail(e, 500, "internal", NULL, "planning failed: %s", strerror(-rc));
                 goto fail;
         }
+        fresh_action_indexes(r, &f->plan);
         size_t filters = f->plan.n_keys * f->plan.n_links;
         if (r->n_filters + filters > r->lim.max_filters) {
                 nf_fail(e, 429, "too_many_filters", "targets",

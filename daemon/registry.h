@@ -87,6 +87,7 @@ struct nf_registry {
         struct nf_resolver *resolver; /* may be NULL: hostnames are then refused */
         struct nf_aws_ranges *aws;
         bool slot_used[NF_MAX_SLOTS];
+        uint32_t next_action; /* rotates the shared action indexes, see fresh_action_indexes() */
 };
 
 int nf_registry_init(struct nf_registry *r, struct event_base *base, const struct nf_registry_limits *lim,

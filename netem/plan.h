@@ -24,7 +24,8 @@
                                  /* slot s at BASE + 2 + 2s (IPv4) and +1 (IPv6) */
 #define NF_MAX_SLOTS 128u        /* concurrent faults per daemon */
 #define NF_QDISC_MAJOR 0x4e46u   /* "NF": major handle of the netem qdisc on our ifb links */
-#define NF_ACT_INDEX_BASE 0x4e460000u /* shared action index of slot s: base + 4s + dir */
+#define NF_ACT_INDEX_BASE 0x4e460000u /* shared action indexes: base + 0..0xffff (the planner's */
+                                      /* slot-based default; the registry rotates them) */
 #define NF_IFB_PREFIX "nf"       /* ifb link of slot s on ifindex i: nf{e|i}<s>.<i> */
 #define NF_IFB_INDEX_BASE 0x4e460000 /* ifindex of our ifb links: base + 64s + link number */
 #define NF_LINK_ALIAS_PREFIX "netfaultd:"
