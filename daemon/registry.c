@@ -95,7 +95,7 @@ static int journal_fault(struct nf_registry *r, const struct nf_fault *f, const 
 }
 
 static void schedule_resolution(struct nf_registry *r, struct nf_fault *f, uint32_t ttl_s);
-static int journal_learned(const struct nf_journal_entry *je, const struct nf_spec *spec, struct nf_fault_init *init);
+static int journal_learned(const struct nf_journal_entry *je, struct nf_fault_init *init);
 
 /* ---- timers ---- */
 
@@ -561,10 +561,8 @@ int nf_registry_take_lookup(const struct nf_spec *spec, const struct nf_lookup *
 }
 
 /* Journaled addresses of names, for --on-start=resume. */
-static int journal_learned(const struct nf_journal_entry *je, const struct nf_spec *spec, struct nf_fault_init *init) {
+static int journal_learned(const struct nf_journal_entry *je, struct nf_fault_init *init) {
         const cJSON *names = je->objects ? cJSON_GetObjectItem(je->objects, "names") : NULL, *n;
-        char hosts[NF_MAX_TARGET_NAMES][NF_TARGET_NAME_LEN];
-        size_t nh = nf_spec_hostnames(spec, hosts);
         cJSON_ArrayForEach(n, names) {
                 const cJSON *nm = cJSON_GetObjectItem(n, "name"), *a = cJSON_GetObjectItem(n, "addresses"), *it;
                 if (!cJSON_IsString(nm) || strncmp(nm->valuestring, "aws:", 4) == 0)
@@ -580,7 +578,6 @@ static int journal_learned(const struct nf_journal_entry *je, const struct nf_sp
                 if (learn(init, fn->addrs, fn->n_addrs) < 0)
                         return -1;
         }
-        (void)nh;
         return 0;
 }
 
@@ -732,7 +729,7 @@ static void resume_one(struct nf_registry *r, const struct nf_journal_entry *je,
                 return;
         }
         struct nf_fault_init init = {0};
-        if (nf_registry_expand_aws(r, &spec, &init, &e) < 0 || journal_learned(je, &spec, &init) < 0) {
+        if (nf_registry_expand_aws(r, &spec, &init, &e) < 0 || journal_learned(je, &init) < 0) {
                 nf_log(NF_LOG_WARN, "reconcile.invalid", "%s cannot be resumed: %s", je->id, e.message);
                 nf_spec_free(&spec);
                 nf_fault_init_free(&init);

@@ -43,7 +43,6 @@ int nf_world_iface_by_name(struct nf_world *w, const char *name, struct nf_iface
 }
 
 struct default_ctx {
-        struct nf_world *w;
         struct nf_iface *out;
         size_t max, n;
 };
@@ -76,7 +75,7 @@ static void route_cb(struct nl_object *obj, void *arg) {
 
 int nf_world_default_ifaces(struct nf_world *w, struct nf_iface *out, size_t max, size_t *n) {
         struct nl_cache *cache = NULL;
-        struct default_ctx c = {.w = w, .out = out, .max = max};
+        struct default_ctx c = {.out = out, .max = max};
         int r = rtnl_route_alloc_cache(w->sk, AF_UNSPEC, 0, &cache);
         if (r < 0)
                 return -EIO;

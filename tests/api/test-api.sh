@@ -100,6 +100,17 @@ fi
 req DELETE /v1/faults
 expect "DELETE /v1/faults with nothing active" 200 '"reverted":0'
 
+# The per-client limit on changing requests (this daemon runs with the default 20/s, bursts of
+# 40): a burst of 60 DELETEs must meet 429 with Retry-After; reads are never limited.
+codes=$(for i in $(seq 60); do curl -s -o /dev/null -w '%{http_code}\n' -X DELETE --unix-socket "$SOCK" http://nf/v1/faults; done | sort | uniq -c | tr '\n' ' ')
+check "a burst of 60 changing requests meets 429 ($codes)" sh -c "echo '$codes' | grep -q ' 429'"
+req DELETE /v1/faults
+expect "429 names the limit" 429 '"code":"rate_limited"' "--rate-limit"
+check "429 carries Retry-After" grep -qi '^Retry-After: 1' <<<"$HDRS"
+req GET /healthz
+expect "reads are not rate limited" 200 '"status":"ok"'
+sleep 2.1
+
 # One daemon per network namespace, and per state directory.
 "$BIN" --listen "127.0.0.1:$((20000 + RANDOM % 20000))" --state-dir "$T/other" >/dev/null 2>&1
 check "a second daemon in the same network namespace exits 75" [ $? = 75 ]
