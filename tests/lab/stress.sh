@@ -1,7 +1,7 @@
 #!/bin/bash
 # stress.sh: the kernel-lockup stress command (issue 9). Not part of the test suite.
 #
-#   stress.sh --build-dir DIR [--cycles N] [--hogs N] [--grace S]
+#   stress.sh --build-dir DIR [--cycles N] [--hogs N] [--grace S] [--no-pin]
 #
 # Boots the lab with the "stress" scenario (scenarios/99-stress.sh: create/delete cycles of three
 # faults, expiry, leases, SIGTERM, SIGKILL with the guardian sweeping, resume, with ping and
@@ -9,16 +9,19 @@
 # qemu. When the guest's kernel reports a soft lockup, hung task, RCU stall, BUG or WARNING, the
 # guest is given S seconds (default 45) to print its traces, then killed and booted again, until
 # N cycles (default 20000) have run. Prints the cycles, the lockups and their rate per 1,000
-# cycles; every kernel log with trouble is kept in DIR/meson-logs/stress/.
+# cycles; every kernel log with trouble is kept in DIR/meson-logs/stress/. --no-pin boots the
+# guest without the lab's clsact on lab-keys (guest/init), so that netfaultd's clsact toggles the
+# kernel's tc static keys: that reproduces qemu TCG's stale-int3 lockup (tests/lab/README.md).
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-build_dir= target=20000 hogs=1 grace=45
+build_dir= target=20000 hogs=1 grace=45 pin=1
 while [ $# -gt 0 ]; do
     case $1 in
         --build-dir) build_dir=$2; shift 2 ;;
         --cycles) target=$2; shift 2 ;;
         --hogs) hogs=$2; shift 2 ;;
         --grace) grace=$2; shift 2 ;;
+        --no-pin) pin=0; shift ;;
         *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
     esac
 done
@@ -42,7 +45,7 @@ while [ "$done_cycles" -lt "$target" ]; do
     klog=$out/kernel-$boots.log
     tap=$out/tap-$boots.txt
     left=$((target - done_cycles))
-    NETFAULTD_LAB_KERNEL_LOG=$klog NETFAULTD_LAB_APPEND="nf.stress_cycles=$left nf.stress_every=${STRESS_EVERY:-300} ${NETFAULTD_LAB_APPEND:-}" \
+    NETFAULTD_LAB_KERNEL_LOG=$klog NETFAULTD_LAB_APPEND="nf.stress_cycles=$left nf.stress_every=${STRESS_EVERY:-300} nf.pin_keys=$pin ${NETFAULTD_LAB_APPEND:-}" \
         "$here/run.sh" --build-dir "$build_dir" --scenario stress --timeout 86400 >"$tap" 2>"$out/run-$boots.err" &
     run_pid=$!
     trouble=0
@@ -73,6 +76,6 @@ while [ "$done_cycles" -lt "$target" ]; do
 done
 secs=$(($(date +%s) - t0))
 rate=$(awk -v t="$troubles" -v c="$done_cycles" 'BEGIN{ if (c > 0) printf "%.2f", 1000 * t / c; else print "n/a" }')
-echo "stress.sh: $done_cycles cycles in $boots boot(s), $secs s wall, $hogs host CPU hog(s): $troubles with kernel trouble ($rate per 1,000 cycles)"
+echo "stress.sh: $done_cycles cycles in $boots boot(s), $secs s wall, $hogs host CPU hog(s), static keys $([ "$pin" = 1 ] && echo pinned || echo "not pinned"): $troubles with kernel trouble ($rate per 1,000 cycles)"
 echo "stress.sh: logs in $out"
 [ "$troubles" = 0 ] && [ "$done_cycles" -ge "$target" ]

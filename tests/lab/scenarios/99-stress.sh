@@ -10,6 +10,9 @@
 # Every 25th round something else ends the faults instead: expiry (duration_s 1), a lease not
 # renewed, SIGTERM, SIGKILL of the daemon (the guardian sweeps), SIGKILL of both then a new
 # daemon with --on-start=resume (which re-applies and is then deleted).
+# After every 25 rounds, 300 fast cycles of the lifecycle scenario's loop (one fault, tcp ports
+# 80 and 443 toward an IPv4 and an IPv6 range, delay and loss, POST then DELETE all, through one
+# curl process), the loop in which the lockup was first seen.
 # A "cycle" is one fault created and removed: a round is three cycles.
 # Kernel command line: nf.stress_cycles=N (default 3000).
 # lab-explicit
@@ -52,6 +55,18 @@ rounds() {
     t $CURL -s -m 60 -K "$WORK/curl.cfg" -w '%{http_code}\n' >"$WORK/codes" 2>&1
     grep -v '^20[01]$' "$WORK/codes" | head -n 3
 }
+printf '%s' '{"targets":["10.0.1.0/28","fd00:1::/120"],"protocol":"tcp","ports":[80,443],"delay":{"ms":5},"loss":{"percent":1}}' >"$WORK/fast.json"
+fast_cycles() { # N x (POST, DELETE all) through one curl process; prints the bad answers
+    : >"$WORK/fast.cfg"
+    local i=0
+    while [ $i -lt "$1" ]; do
+        printf 'url = "%s/v1/faults"\nrequest = "POST"\nheader = "Content-Type: application/json"\ndata-binary = "@%s"\noutput = "/dev/null"\nnext\nurl = "%s/v1/faults"\nrequest = "DELETE"\noutput = "/dev/null"\nnext\n' "$NF_URL" "$WORK/fast.json" "$NF_URL" >>"$WORK/fast.cfg"
+        i=$((i + 1))
+    done
+    sed -i '$ d' "$WORK/fast.cfg"
+    t $CURL -s -m 300 -K "$WORK/fast.cfg" -w '%{http_code}\n' >"$WORK/fast.codes" 2>&1
+    grep -cv '^20[01]$' "$WORK/fast.codes"
+}
 make3() { for j in 1 2 3; do nf_req POST /v1/faults "$(cat "$WORK/f$j.json")"; [ "$NF_CODE" = 201 ] || echo "POST f$j -> $NF_CODE $NF_BODY"; done; }
 
 # Traffic through the faults for the whole run.
@@ -90,7 +105,11 @@ while [ "$cycles" -lt "$target" ]; do
         wait_gone 4000 || { bad=$((bad + 1)); echo "SIGKILL: guardian left faults after 4 s" >>"$WORK/bad"; }
         nf_start --rate-limit 0 || break
         cycles=$((cycles + 3)) ;;
-    0)  # SIGKILL of both, then resume, then delete
+    0)  # the lifecycle scenario's fast loop
+        fast=$(fast_cycles 300)
+        [ "$fast" = 0 ] || { bad=$((bad + 1)); echo "fast cycles: $fast bad answers" >>"$WORK/bad"; }
+        cycles=$((cycles + 300))
+        # then SIGKILL of both, then resume, then delete
         make3 >>"$WORK/bad"
         gp=$(guard_pid)
         kill -9 "$gp" "$NF_PID" 2>/dev/null; wait "$NF_PID" 2>/dev/null; NF_PID=
