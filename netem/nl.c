@@ -13,6 +13,8 @@
 #define BATCH_MAX_REQ 256
 #define BUF_BYTES (BATCH_BYTES + 32 * 1024) /* headroom for a netem request with a delay table */
 #define RCVBUF_BYTES (4 * 1024 * 1024)
+/* One recvmsg: the kernel sizes dump messages up to 32 KiB after seeing a large buffer. */
+#define RBUF_BYTES (64 * 1024)
 
 int nf_nl_open(struct nf_nl *nl) {
         int one = 1, rcv = RCVBUF_BYTES;
@@ -35,7 +37,9 @@ int nf_nl_open(struct nf_nl *nl) {
         nl->seq = (uint32_t)time(NULL);
         nl->buflen = BUF_BYTES;
         nl->buf = malloc(nl->buflen);
-        if (!nl->buf) {
+        nl->rbuflen = RBUF_BYTES;
+        nl->rbuf = malloc(nl->rbuflen);
+        if (!nl->buf || !nl->rbuf) {
                 nf_nl_close(nl);
                 return -ENOMEM;
         }
@@ -48,6 +52,7 @@ void nf_nl_close(struct nf_nl *nl) {
         if (nl->sk)
                 mnl_socket_close(nl->sk);
         free(nl->buf);
+        free(nl->rbuf);
         free(nl->tolerate);
         *nl = (struct nf_nl){0};
 }
@@ -89,40 +94,113 @@ static void parse_extack(const struct nlmsghdr *nlh, char *out, size_t outlen) {
         }
 }
 
-/* Reads acknowledgements until every request up to last_seq has one. */
-static int collect_acks(struct nf_nl *nl, uint32_t last_seq) {
-        char rbuf[MNL_SOCKET_BUFFER_SIZE * 2];
-        uint32_t acked_to = nl->acked_to;
+/* One conversation: the replies to requests [from, to], read until each has its final answer
+ * (an acknowledgement, an error, or the end of a dump). Every receive loop of this file is this
+ * one: mnl_cb_run2() drops nothing silently and checks the port id of every reply, and the
+ * sequence range is checked here, so that a late reply to an earlier transaction (one that was
+ * abandoned half-way) is ignored instead of being taken for an answer. */
+struct conversation {
+        struct nf_nl *nl;
+        uint32_t from, to;
+        uint32_t answered_to; /* highest sequence with its final answer */
+        bool batch;           /* errors go to nl->first (per-request tolerance) */
+        mnl_cb_t data_cb;     /* dump and get replies; NULL: ignored */
+        void *data;
+        bool data_stopped;    /* data_cb said stop: the rest of the dump is drained unseen */
+        int status;           /* single request: its error, or the callback's */
+        struct nf_nl_error *err;
+};
 
-        while ((int32_t)(last_seq - acked_to) > 0) {
-                ssize_t n = mnl_socket_recvfrom(nl->sk, rbuf, sizeof(rbuf));
+static bool in_range(const struct conversation *c, uint32_t seq) {
+        return (int32_t)(seq - c->from) >= 0 && (int32_t)(seq - c->to) <= 0;
+}
+
+static void answered(struct conversation *c, uint32_t seq) {
+        if ((int32_t)(seq - c->answered_to) > 0)
+                c->answered_to = seq;
+}
+
+static int on_data(const struct nlmsghdr *nlh, void *arg) {
+        struct conversation *c = arg;
+        if (!in_range(c, nlh->nlmsg_seq) || !c->data_cb || c->data_stopped)
+                return MNL_CB_OK;
+        int r = c->data_cb(nlh, c->data);
+        if (r < MNL_CB_OK) {
+                c->data_stopped = true;
+                if (r == MNL_CB_ERROR && c->status == 0)
+                        c->status = -EIO;
+        }
+        return MNL_CB_OK;
+}
+
+static int on_error(const struct nlmsghdr *nlh, void *arg) {
+        struct conversation *c = arg;
+        const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+        uint32_t seq = nlh->nlmsg_seq;
+
+        if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*e) || !in_range(c, seq))
+                return MNL_CB_OK;
+        if (e->error && c->batch) {
+                struct nf_nl *nl = c->nl;
+                size_t idx = seq - nl->first_seq;
+                if (-e->error != nl->tolerate[idx] && nl->first.err == 0) {
+                        nl->first.err = e->error;
+                        nl->first.index = idx;
+                        nl->first.msg_type = e->msg.nlmsg_type;
+                        parse_extack(nlh, nl->first.extack, sizeof(nl->first.extack));
+                }
+        } else if (e->error) {
+                c->status = e->error;
+                if (c->err) {
+                        c->err->err = e->error;
+                        c->err->msg_type = e->msg.nlmsg_type;
+                        parse_extack(nlh, c->err->extack, sizeof(c->err->extack));
+                }
+        }
+        answered(c, seq);
+        return MNL_CB_OK;
+}
+
+static int on_done(const struct nlmsghdr *nlh, void *arg) {
+        struct conversation *c = arg;
+        if (!in_range(c, nlh->nlmsg_seq))
+                return MNL_CB_OK;
+        /* NLMSG_DONE carries the dump's own error code. */
+        if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(int)) {
+                int e;
+                memcpy(&e, mnl_nlmsg_get_payload(nlh), sizeof(e));
+                if (e < 0 && c->status == 0)
+                        c->status = e;
+        }
+        answered(c, nlh->nlmsg_seq);
+        return MNL_CB_OK;
+}
+
+static int converse(struct conversation *c) {
+        static mnl_cb_t ctl[NLMSG_MIN_TYPE] = {[NLMSG_ERROR] = on_error, [NLMSG_DONE] = on_done};
+        struct nf_nl *nl = c->nl;
+
+        while ((int32_t)(c->to - c->answered_to) > 0) {
+                ssize_t n = mnl_socket_recvfrom(nl->sk, nl->rbuf, nl->rbuflen);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
                         return -errno;
                 }
-                const struct nlmsghdr *nlh = (const struct nlmsghdr *)rbuf;
-                int len = (int)n;
-                for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
-                        if (nlh->nlmsg_pid != nl->portid || nlh->nlmsg_type != NLMSG_ERROR)
-                                continue;
-                        uint32_t s = nlh->nlmsg_seq;
-                        if ((int32_t)(s - nl->first_seq) < 0 || (int32_t)(s - last_seq) > 0)
-                                continue; /* a stale reply from an earlier transaction */
-                        const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-                        size_t idx = s - nl->first_seq;
-                        if (e->error && -e->error != nl->tolerate[idx] && nl->first.err == 0) {
-                                nl->first.err = e->error;
-                                nl->first.index = idx;
-                                nl->first.msg_type = e->msg.nlmsg_type;
-                                parse_extack(nlh, nl->first.extack, sizeof(nl->first.extack));
-                        }
-                        if ((int32_t)(s - acked_to) > 0)
-                                acked_to = s;
-                }
+                /* -1 with EINTR: the kernel says a dump was interrupted by a change (its parts
+                 * are inconsistent); with ESRCH: a reply for another port id. */
+                if (mnl_cb_run2(nl->rbuf, (size_t)n, 0, nl->portid, on_data, c, ctl, NLMSG_MIN_TYPE) < 0)
+                        return errno == EINTR ? -EAGAIN : -errno;
         }
-        nl->acked_to = acked_to;
         return 0;
+}
+
+/* Reads acknowledgements until every request up to last_seq has one. */
+static int collect_acks(struct nf_nl *nl, uint32_t last_seq) {
+        struct conversation c = {.nl = nl, .from = nl->first_seq, .to = last_seq, .answered_to = nl->acked_to, .batch = true};
+        int r = converse(&c);
+        nl->acked_to = c.answered_to;
+        return r;
 }
 
 static int flush(struct nf_nl *nl) {
@@ -184,43 +262,21 @@ int nf_nl_end(struct nf_nl *nl, struct nf_nl_error *err) {
 }
 
 int nf_nl_request(struct nf_nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data, struct nf_nl_error *err) {
-        char rbuf[MNL_SOCKET_BUFFER_SIZE * 2];
-        uint32_t seq = ++nl->seq;
-        int r;
-
-        nlh->nlmsg_seq = seq;
-        nlh->nlmsg_flags |= NLM_F_ACK;
-        if (err)
-                *err = (struct nf_nl_error){0};
-        if (mnl_socket_sendto(nl->sk, nlh, nlh->nlmsg_len) < 0)
-                return -errno;
-        for (;;) {
-                ssize_t n = mnl_socket_recvfrom(nl->sk, rbuf, sizeof(rbuf));
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
+        /* A dump interrupted by a concurrent change (NLM_F_DUMP_INTR) is asked again. */
+        for (int attempt = 0;; attempt++) {
+                uint32_t seq = ++nl->seq;
+                struct conversation c = {.nl = nl, .from = seq, .to = seq, .answered_to = seq - 1,
+                                         .data_cb = cb, .data = data, .err = err};
+                nlh->nlmsg_seq = seq;
+                nlh->nlmsg_pid = 0;
+                nlh->nlmsg_flags |= NLM_F_ACK;
+                if (err)
+                        *err = (struct nf_nl_error){0};
+                if (mnl_socket_sendto(nl->sk, nlh, nlh->nlmsg_len) < 0)
                         return -errno;
-                }
-                const struct nlmsghdr *h = (const struct nlmsghdr *)rbuf;
-                int len = (int)n;
-                for (; mnl_nlmsg_ok(h, len); h = mnl_nlmsg_next(h, &len)) {
-                        if (h->nlmsg_seq != seq)
-                                continue;
-                        if (h->nlmsg_type == NLMSG_DONE)
-                                return 0;
-                        if (h->nlmsg_type == NLMSG_ERROR) {
-                                const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
-                                if (e->error && err) {
-                                        err->err = e->error;
-                                        parse_extack(h, err->extack, sizeof(err->extack));
-                                }
-                                return e->error;
-                        }
-                        if (cb) {
-                                r = cb(h, data);
-                                if (r < MNL_CB_OK)
-                                        return r == MNL_CB_ERROR ? -EIO : 0;
-                        }
-                }
+                int r = converse(&c);
+                if (r == -EAGAIN && (nlh->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP && attempt < 3)
+                        continue;
+                return r < 0 ? r : c.status;
         }
 }

@@ -18,8 +18,10 @@ struct nf_nl_error {
 struct nf_nl {
         struct mnl_socket *sk;
         uint32_t portid, seq;
-        char *buf;
+        char *buf;          /* the batch being built */
         size_t buflen;
+        char *rbuf;         /* replies */
+        size_t rbuflen;
         struct mnl_nlmsg_batch *batch;
         size_t in_batch;  /* requests in the unsent batch */
         uint32_t first_seq; /* of the transaction */
