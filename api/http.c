@@ -181,9 +181,24 @@ static int listen_unix(struct nf_api *api, const char *path, char *err, size_t e
                 return -ENAMETOOLONG;
         }
         snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-        /* A stale socket from an earlier run is replaced; any other file is left alone. */
-        if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+        /* A socket that answers belongs to a running server (perhaps another netfaultd, in
+         * another network namespace): refuse it. A stale socket from an earlier run refuses
+         * connections and is replaced; any other file is left alone (bind fails). */
+        if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+                int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), perr = 0;
+                if (probe < 0 || connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+                        perr = probe < 0 ? errno : EADDRINUSE;
+                else if (errno != ECONNREFUSED && errno != ENOENT)
+                        perr = errno == EAGAIN ? EADDRINUSE : errno; /* EAGAIN: its backlog is full */
+                if (probe >= 0)
+                        close(probe);
+                if (perr) {
+                        snprintf(err, errlen, "cannot listen on unix:%s: %s", path,
+                                 perr == EADDRINUSE ? "a server is running on it (another netfaultd?)" : strerror(perr));
+                        return -perr;
+                }
                 unlink(path);
+        }
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0660) < 0 || listen(fd, 128) < 0) {
                 int r = -errno;
@@ -202,6 +217,10 @@ static int listen_unix(struct nf_api *api, const char *path, char *err, size_t e
                 return -EIO;
         }
         snprintf(api->unix_path, sizeof(api->unix_path), "%s", path);
+        if (stat(path, &st) == 0) { /* what we remove on exit, if it is still there */
+                api->unix_dev = st.st_dev;
+                api->unix_ino = st.st_ino;
+        }
         api->listener = lev;
         return 0;
 }
@@ -273,8 +292,12 @@ void nf_api_stop(struct nf_api *api) {
         if (api->http)
                 evhttp_free(api->http);
         conns_stop(api);
-        if (api->unix_path[0])
+        /* Only the socket file we created: another server may have taken the path since. */
+        struct stat st;
+        if (api->unix_path[0] && lstat(api->unix_path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+            st.st_dev == api->unix_dev && st.st_ino == api->unix_ino)
                 unlink(api->unix_path);
+        api->unix_path[0] = '\0';
         api->http = NULL;
 }
 
