@@ -138,7 +138,8 @@ kill -TERM $PID2; wait $PID2; check "SIGTERM exits 0 (TCP instance)" [ $? = 0 ]
 # A port in use: held by a plain listener, in a namespace of its own.
 cat >"$T/port.sh" <<'PS'
 ip link set lo up
-python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',9700)); s.listen(); time.sleep(5)" & sleep 0.5
+python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',9700)); s.listen(); print('bound', flush=True); time.sleep(5)" >"$2.bound" &
+for i in $(seq 100); do [ -s "$2.bound" ] && break; sleep 0.1; done # python may start slowly on a busy machine
 "$1" --listen 127.0.0.1:9700 --state-dir "$2" >/dev/null 2>&1; echo $?
 PS
 rc=$(unshare -n sh "$T/port.sh" "$BIN" "$T/state4" | tail -n1)
