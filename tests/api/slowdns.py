@@ -7,6 +7,7 @@ import socket, struct, sys, threading
 
 sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 sock.bind((sys.argv[1], int(sys.argv[2])))
+print("ready", flush=True)
 
 
 def reply(q, addr, name, qtype):

@@ -14,7 +14,8 @@ T=$(mktemp -d)
 echo "nameserver 127.0.0.1" >"$T/resolv.conf"
 mount --bind "$T/resolv.conf" /etc/resolv.conf
 ip link set lo up
-python3 "$HERE/slowdns.py" 127.0.0.1 53 & DNS=$!
+python3 "$HERE/slowdns.py" 127.0.0.1 53 >"$T/dns-ready" & DNS=$!
+for i in $(seq 100); do [ -s "$T/dns-ready" ] && break; sleep 0.1; done # python may start slowly
 n=0; failed=0; PID=
 ok()   { n=$((n+1)); echo "ok $n - $*"; }
 nok()  { n=$((n+1)); failed=$((failed+1)); echo "not ok $n - $*"; }
@@ -36,7 +37,8 @@ s.send(b"POST /v1/faults HTTP/1.1\r\nHost: nf\r\nContent-Type: application/json\
 time.sleep(0.5)
 s.close()
 PY
-sleep 3
+for i in $(seq 80); do grep -q 'fault.abandoned' "$T/log" && break; sleep 0.1; done
+sleep 0.5
 check "a client gone while its names resolved: logged once as abandoned" \
   sh -c "[ \$(grep -c 'fault.abandoned' '$T/log') = 1 ]"
 check "and nothing was created (or tried)" sh -c "! grep -Eq 'fault.created|fault.apply_failed' '$T/log'"
@@ -87,7 +89,7 @@ for i in 1 2 3; do
   curl -s -o /dev/null --max-time 10 -XPOST -H 'Content-Type: application/json' http://127.0.0.1:9700/v1/faults?dry_run=true \
     --data-binary "{\"targets\":[\"silent$i.lab.test\",\"10.0.0.$i\"],\"delay\":{\"ms\":1}}" &
 done
-sleep 1
+sleep 2 # silent names: evdns gives up after 2 s x 2 attempts
 stop; rc=$?
 check "SIGTERM while lookups wait exits 0 ($rc)" [ $rc = 0 ]
 check "without a leak report" sh -c "! grep -q 'LeakSanitizer' '$T/log'"
