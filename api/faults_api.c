@@ -2,6 +2,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -38,32 +39,33 @@ static bool query_flag(struct evhttp_request *req, const char *name) {
 struct pending {
         struct nf_api *api;
         struct evhttp_request *req; /* NULL once the client has gone */
-        struct evhttp_connection *evcon;
+        bool counted;               /* in api->n_pending_lookups */
         struct nf_spec spec;
         struct nf_fault_init init;
         bool dry_run;
 };
 
-static void on_client_gone(struct evhttp_connection *evcon, void *arg) {
+/* The client hung up (or the API is stopping): its request is freed with its connection. */
+static void on_client_gone(void *arg) {
         struct pending *p = arg;
-        (void)evcon;
         p->req = NULL;
-        p->evcon = NULL;
 }
 
 /* Creates the fault (unless e already says why not), replies and frees p. */
 static void finish(struct pending *p, struct nf_err *e) {
         struct nf_err err;
         struct nf_fault *f = NULL;
-        if (p->evcon)
-                evhttp_connection_set_closecb(p->evcon, NULL, NULL);
+        if (p->req)
+                nf_api_unwatch_client(p->api, p->req);
+        bool last = p->counted && --p->api->n_pending_lookups == 0;
         /* A client that left while its names resolved gets no fault: nobody would know its id. */
         if (!e && p->req) {
                 f = nf_registry_create(p->api->reg, &p->spec, &p->init, p->dry_run, &err);
                 e = f ? NULL : &err;
         }
         if (!p->req) {
-                nf_log(NF_LOG_INFO, "fault.abandoned", "the client left before its hostnames resolved; nothing created");
+                nf_log(NF_LOG_INFO, "fault.abandoned",
+                       "the client left (or netfaultd is stopping) before its hostnames resolved; nothing created");
         } else if (e) {
                 nf_api_reply_error(p->req, e);
         } else if (p->dry_run) {
@@ -85,6 +87,8 @@ static void finish(struct pending *p, struct nf_err *e) {
         nf_spec_free(&p->spec);
         nf_fault_init_free(&p->init);
         free(p);
+        if (last)
+                malloc_trim(0); /* give back what a burst of large waiting requests took */
 }
 
 static void on_resolved(struct nf_lookup *l, void *arg) {
@@ -142,10 +146,18 @@ static void create_fault(struct nf_api *api, struct evhttp_request *req) {
                 nf_fail(&e, 503, "no_resolver", "targets", "hostnames cannot be resolved here (no resolver)");
                 return finish(p, &e);
         }
+        /* Each waiting request holds its parsed targets and the answers: bound how many wait. */
+        if (api->n_pending_lookups >= NF_MAX_PENDING_LOOKUPS) {
+                evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "2");
+                nf_fail(&e, 503, "dns_busy", "targets",
+                        "%zu requests are already waiting for DNS answers (at most %d at once); retry later",
+                        api->n_pending_lookups, NF_MAX_PENDING_LOOKUPS);
+                return finish(p, &e);
+        }
+        p->counted = true;
+        api->n_pending_lookups++;
         /* The reply waits for the answers; if the client goes away meanwhile, we notice. */
-        p->evcon = evhttp_request_get_connection(req);
-        if (p->evcon)
-                evhttp_connection_set_closecb(p->evcon, on_client_gone, p);
+        nf_api_watch_client(api, req, on_client_gone, p);
         if (!nf_lookup_start(api->reg->resolver, (const char(*)[NF_TARGET_NAME_LEN])names, n, on_resolved, p)) {
                 nf_fail(&e, 500, "internal", NULL, "out of memory");
                 return finish(p, &e);

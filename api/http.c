@@ -3,13 +3,16 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <event2/event_struct.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -20,6 +23,11 @@
 
 #define MAX_HEADERS_BYTES 8192
 #define REQUEST_TIMEOUT_S 30
+
+/* Connection bookkeeping (at the end of this file). */
+static void conn_dispatched(struct nf_api *api, struct evhttp_request *req);
+static void conns_start(struct nf_api *api);
+static void conns_stop(struct nf_api *api);
 
 static const char *reason(int code) {
         switch (code) {
@@ -68,49 +76,84 @@ static void method_not_allowed(struct evhttp_request *req, const char *allow) {
         nf_api_reply_error(req, &e);
 }
 
-/* A token bucket per client address for requests that change the kernel: --rate-limit per
- * second, bursts of twice that. The table is small and forgets the least recent client. */
+/* Token buckets for requests that change the kernel, refilled at R per second with bursts of
+ * 2R: one per client (--rate-limit; TCP clients by address, Unix-socket clients by user id), in
+ * a small table that forgets the least recent client, and one for all clients together
+ * (--rate-limit-global), so that rotating source addresses cannot reset the limit. DELETEs only
+ * revert: they are exempt from the global budget, so that nobody can spend it to keep an
+ * operator from reverting. */
+static void bucket_fill(struct nf_rate_bucket *b, double rate, double now) {
+        b->tokens += (now - b->last) * rate;
+        if (b->tokens > 2 * rate)
+                b->tokens = 2 * rate;
+        b->last = now;
+}
+
 static bool rate_ok(struct nf_api *api, struct evhttp_request *req) {
         struct evhttp_connection *c = evhttp_request_get_connection(req);
-        const char *addr = "unix";
+        char addr[64] = "unix";
         ev_uint16_t port;
-        double now = (double)nf_now_monotonic_ms() / 1000.0, rate = api->cfg->rate_limit, burst = 2 * rate;
+        double now = (double)nf_now_monotonic_ms() / 1000.0, rate = api->cfg->rate_limit, grate = api->cfg->rate_limit_global;
+        bool global = grate > 0 && evhttp_request_get_command(req) != EVHTTP_REQ_DELETE, client_ok = true;
         struct nf_rate_bucket *b = NULL, *oldest = &api->buckets[0];
         struct nf_err e;
 
-        if (rate <= 0)
+        if (rate <= 0 && !global)
                 return true;
-        if (c) {
+        if (c && api->unix_path[0]) {
+                /* Every Unix-socket client has the same (empty) address: tell them apart by user. */
+                struct ucred cred;
+                socklen_t len = sizeof(cred);
+                int fd = bufferevent_getfd(evhttp_connection_get_bufferevent(c));
+                if (fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+                        snprintf(addr, sizeof(addr), "uid %u", (unsigned)cred.uid);
+        } else if (c) {
                 char *a = NULL;
                 evhttp_connection_get_peer(c, &a, &port);
                 if (a && *a)
-                        addr = a;
+                        snprintf(addr, sizeof(addr), "%s", a);
         }
-        for (size_t i = 0; i < NF_RATE_BUCKETS; i++) {
-                if (strcmp(api->buckets[i].client, addr) == 0) {
-                        b = &api->buckets[i];
-                        break;
+        if (rate > 0) {
+                for (size_t i = 0; i < NF_RATE_BUCKETS; i++) {
+                        if (strcmp(api->buckets[i].client, addr) == 0) {
+                                b = &api->buckets[i];
+                                break;
+                        }
+                        if (api->buckets[i].last < oldest->last)
+                                oldest = &api->buckets[i];
                 }
-                if (api->buckets[i].last < oldest->last)
-                        oldest = &api->buckets[i];
+                if (!b) {
+                        b = oldest;
+                        snprintf(b->client, sizeof(b->client), "%s", addr);
+                        b->tokens = 2 * rate;
+                        b->last = now;
+                }
+                bucket_fill(b, rate, now);
+                client_ok = b->tokens >= 1;
         }
-        if (!b) {
-                b = oldest;
-                snprintf(b->client, sizeof(b->client), "%s", addr);
-                b->tokens = burst;
-                b->last = now;
+        if (global) {
+                if (!api->global.client[0]) {
+                        snprintf(api->global.client, sizeof(api->global.client), "all clients");
+                        api->global.tokens = 2 * grate;
+                        api->global.last = now;
+                }
+                bucket_fill(&api->global, grate, now);
         }
-        b->tokens += (now - b->last) * rate;
-        if (b->tokens > burst)
-                b->tokens = burst;
-        b->last = now;
-        if (b->tokens >= 1) {
-                b->tokens -= 1;
+        if (client_ok && (!global || api->global.tokens >= 1)) {
+                if (b)
+                        b->tokens -= 1;
+                if (global)
+                        api->global.tokens -= 1;
                 return true;
         }
         evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
-        nf_fail(&e, 429, "rate_limited", NULL, "more than %u changing requests per second from %s (--rate-limit)",
-                api->cfg->rate_limit, addr);
+        if (!client_ok)
+                nf_fail(&e, 429, "rate_limited", NULL, "more than %u changing requests per second from %s (--rate-limit)",
+                        api->cfg->rate_limit, addr);
+        else
+                nf_fail(&e, 429, "rate_limited", NULL,
+                        "more than %u changing requests per second from all clients together (--rate-limit-global)",
+                        api->cfg->rate_limit_global);
         nf_api_reply_error(req, &e);
         return false;
 }
@@ -121,6 +164,7 @@ static void route(struct evhttp_request *req, void *arg) {
         enum evhttp_cmd_type m = evhttp_request_get_command(req);
         struct nf_err e;
 
+        conn_dispatched(api, req);
         if (!path)
                 path = "/";
         if (strcmp(path, "/healthz") == 0) {
@@ -172,9 +216,24 @@ static int listen_unix(struct nf_api *api, const char *path, char *err, size_t e
                 return -ENAMETOOLONG;
         }
         snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-        /* A stale socket from an earlier run is replaced; any other file is left alone. */
-        if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+        /* A socket that answers belongs to a running server (perhaps another netfaultd, in
+         * another network namespace): refuse it. A stale socket from an earlier run refuses
+         * connections and is replaced; any other file is left alone (bind fails). */
+        if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+                int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), perr = 0;
+                if (probe < 0 || connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+                        perr = probe < 0 ? errno : EADDRINUSE;
+                else if (errno != ECONNREFUSED && errno != ENOENT)
+                        perr = errno == EAGAIN ? EADDRINUSE : errno; /* EAGAIN: its backlog is full */
+                if (probe >= 0)
+                        close(probe);
+                if (perr) {
+                        snprintf(err, errlen, "cannot listen on unix:%s: %s", path,
+                                 perr == EADDRINUSE ? "a server is running on it (another netfaultd?)" : strerror(perr));
+                        return -perr;
+                }
                 unlink(path);
+        }
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0660) < 0 || listen(fd, 128) < 0) {
                 int r = -errno;
@@ -193,6 +252,11 @@ static int listen_unix(struct nf_api *api, const char *path, char *err, size_t e
                 return -EIO;
         }
         snprintf(api->unix_path, sizeof(api->unix_path), "%s", path);
+        if (stat(path, &st) == 0) { /* what we remove on exit, if it is still there */
+                api->unix_dev = st.st_dev;
+                api->unix_ino = st.st_ino;
+        }
+        api->listener = lev;
         return 0;
 }
 
@@ -218,10 +282,12 @@ static int listen_tcp(struct nf_api *api, const char *spec, char *err, size_t er
                 hl -= 2;
         }
         snprintf(host, sizeof(host), "%.*s", (int)hl, spec);
-        if (!evhttp_bind_socket_with_handle(api->http, host, (uint16_t)port)) {
+        struct evhttp_bound_socket *bound = evhttp_bind_socket_with_handle(api->http, host, (uint16_t)port);
+        if (!bound) {
                 snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
                 return -EADDRINUSE;
         }
+        api->listener = evhttp_bound_socket_get_listener(bound);
         return 0;
 }
 
@@ -240,9 +306,11 @@ int nf_api_start(struct nf_api *api, struct event_base *base, struct nf_registry
         evhttp_set_allowed_methods(api->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE | EVHTTP_REQ_PUT |
                                                       EVHTTP_REQ_PATCH | EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
         evhttp_set_gencb(api->http, route, api);
-        if (strncmp(cfg->listen, "unix:", 5) == 0)
-                return listen_unix(api, cfg->listen + 5, err, errlen);
-        return listen_tcp(api, cfg->listen, err, errlen);
+        int r = strncmp(cfg->listen, "unix:", 5) == 0 ? listen_unix(api, cfg->listen + 5, err, errlen)
+                                                      : listen_tcp(api, cfg->listen, err, errlen);
+        if (r == 0)
+                conns_start(api);
+        return r;
 }
 
 uint16_t nf_listen_port(const char *listen) {
@@ -255,9 +323,347 @@ uint16_t nf_listen_port(const char *listen) {
 }
 
 void nf_api_stop(struct nf_api *api) {
+        api->listener = NULL; /* evhttp_free frees it; closing connections must not resume it */
         if (api->http)
                 evhttp_free(api->http);
-        if (api->unix_path[0])
+        conns_stop(api);
+        /* Only the socket file we created: another server may have taken the path since. */
+        struct stat st;
+        if (api->unix_path[0] && lstat(api->unix_path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+            st.st_dev == api->unix_dev && st.st_ino == api->unix_ino)
                 unlink(api->unix_path);
+        api->unix_path[0] = '\0';
         api->http = NULL;
+}
+
+/* --- Connections ---------------------------------------------------------------------------
+ * evhttp (libevent 2.1) has no connection limit and only an inactivity timeout, which a client
+ * sending a byte every few seconds keeps extending; once the process runs out of descriptors,
+ * accept() fails with EMFILE on every loop turn and libevent logs each failure. So we keep our
+ * own record of every connection (evhttp_set_bevcb runs once per accepted connection), with
+ *  - a cap below RLIMIT_NOFILE: at the cap, the connection that has waited longest for its
+ *    client (idle keep-alive or a slow request) is dropped to make room for the new one;
+ *  - an absolute deadline (--request-timeout) per phase: from accept (or the previous reply) to
+ *    the whole request, and from the request to the whole reply; trickling does not extend it.
+ *    Time spent waiting for DNS answers does not count (that is bounded on its own);
+ *  - accept() errors paused for a moment instead of retried at once, and logged at most once
+ *    every few seconds with a count.
+ * A connection is dropped with shutdown(): libevent then sees end-of-file and frees it through
+ * its own paths, which call our close callback. */
+
+#define FD_RESERVE 64          /* descriptors kept for the daemon's own use (netlink, journal, DNS) */
+#define DEFAULT_MAX_CONNS 1024
+#define ACCEPT_PAUSE_MS 100
+#define CONN_LOG_INTERVAL_MS 10000
+
+struct nf_conn {
+        struct nf_api *api;
+        struct nf_conn *prev, *next;
+        struct bufferevent *bev;
+        struct evhttp_connection *evcon; /* once attached */
+        int fd;
+        int64_t since_ms; /* start of the current phase */
+        struct event timer; /* attach, then the deadline */
+        struct event watch; /* client hang-up while the request waits */
+        bool attached, dropping, watching;
+        nf_client_gone_fn gone;
+        void *gone_arg;
+};
+
+static void conn_unlink(struct nf_api *api, struct nf_conn *c) {
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                api->conn_head = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        else
+                api->conn_tail = c->prev;
+        c->prev = c->next = NULL;
+}
+
+static void conn_append(struct nf_api *api, struct nf_conn *c) {
+        c->prev = api->conn_tail;
+        c->next = NULL;
+        if (api->conn_tail)
+                api->conn_tail->next = c;
+        else
+                api->conn_head = c;
+        api->conn_tail = c;
+}
+
+/* The connection made progress (a new phase begins): its deadline starts again. */
+static void conn_touch(struct nf_conn *c) {
+        struct timeval tv = {.tv_sec = c->api->cfg->request_timeout_s};
+        c->since_ms = nf_now_monotonic_ms();
+        conn_unlink(c->api, c);
+        conn_append(c->api, c);
+        if (c->attached)
+                evtimer_add(&c->timer, &tv);
+}
+
+/* One summary line at most every CONN_LOG_INTERVAL_MS, however hard the API is pressed. */
+static void conn_log(struct nf_api *api, bool force) {
+        int64_t now = nf_now_monotonic_ms();
+        if (!api->dropped_cap && !api->dropped_deadline && !api->accept_errors)
+                return;
+        if (!force && api->conn_log_ms && now - api->conn_log_ms < CONN_LOG_INTERVAL_MS)
+                return;
+        nf_log(NF_LOG_WARN, "http.connections_dropped",
+               "%lu at the connection cap (%zu, --max-connections), %lu past the request deadline (%us, "
+               "--request-timeout), %lu accept() failures; %zu open",
+               api->dropped_cap, api->max_conns, api->dropped_deadline, api->cfg->request_timeout_s,
+               api->accept_errors, api->n_conns);
+        api->dropped_cap = api->dropped_deadline = api->accept_errors = 0;
+        api->conn_log_ms = now;
+}
+
+static void conn_drop(struct nf_conn *c) {
+        if (c->dropping || c->fd < 0)
+                return;
+        c->dropping = true;
+        c->api->n_dropping++;
+        shutdown(c->fd, SHUT_RDWR);
+}
+
+/* The connection that has waited longest for its client, if any may be dropped. */
+static struct nf_conn *conn_victim(struct nf_api *api) {
+        for (struct nf_conn *c = api->conn_head; c; c = c->next)
+                if (c->attached && !c->dropping && !c->watching)
+                        return c;
+        return NULL;
+}
+
+static void accept_resume(struct nf_api *api) {
+        if (api->listener && (api->accept_paused || api->fd_paused) && !event_pending(api->resume_ev, EV_TIMEOUT, NULL) &&
+            api->n_conns < api->pause_at) {
+                api->accept_paused = api->fd_paused = false;
+                evconnlistener_enable(api->listener);
+        }
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *arg) {
+        (void)fd;
+        (void)what;
+        accept_resume(arg);
+        conn_log(arg, false);
+}
+
+static void conn_closed(struct evhttp_connection *evcon, void *arg) {
+        struct nf_conn *c = arg;
+        struct nf_api *api = c->api;
+        (void)evcon;
+        if (c->gone) {
+                nf_client_gone_fn gone = c->gone;
+                c->gone = NULL;
+                gone(c->gone_arg);
+        }
+        if (c->watching)
+                event_del(&c->watch);
+        evtimer_del(&c->timer);
+        conn_unlink(api, c);
+        api->n_conns--;
+        if (c->dropping)
+                api->n_dropping--;
+        free(c);
+        accept_resume(api);
+}
+
+static void conn_timer(evutil_socket_t fd, short what, void *arg) {
+        struct nf_conn *c = arg;
+        struct nf_api *api = c->api;
+        (void)fd;
+        (void)what;
+        if (!c->attached) {
+                /* evhttp has now made its connection around our bufferevent: find it (it is the
+                 * bufferevent's callback argument) unless evhttp already gave up on it. */
+                bufferevent_data_cb rd = NULL;
+                void *evcon = NULL;
+                bufferevent_getcb(c->bev, &rd, NULL, NULL, &evcon);
+                if (!rd || !evcon) {
+                        conn_unlink(api, c);
+                        api->n_conns--;
+                        bufferevent_decref(c->bev);
+                        free(c);
+                        return;
+                }
+                c->evcon = evcon;
+                c->fd = bufferevent_getfd(c->bev);
+                c->attached = true;
+                evhttp_connection_set_closecb(c->evcon, conn_closed, c);
+                bufferevent_decref(c->bev);
+                struct timeval tv = {.tv_sec = api->cfg->request_timeout_s};
+                evtimer_add(&c->timer, &tv);
+                return;
+        }
+        if (c->watching) /* waiting for DNS, not for the client */
+                return;
+        api->dropped_deadline++;
+        conn_drop(c);
+        conn_log(api, false);
+}
+
+/* evhttp calls this for every accepted connection, before it reads anything. */
+static struct bufferevent *conn_new(struct event_base *base, void *arg) {
+        struct nf_api *api = arg;
+        struct nf_conn *c = calloc(1, sizeof(*c));
+        struct bufferevent *bev = c ? bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE) : NULL;
+        if (!bev) {
+                free(c);
+                return NULL; /* evhttp makes its own; the connection goes uncounted */
+        }
+        /* Our reference keeps the bufferevent readable until we attach (a few microseconds). */
+        bufferevent_incref(bev);
+        *c = (struct nf_conn){.api = api, .bev = bev, .fd = -1, .since_ms = nf_now_monotonic_ms()};
+        evtimer_assign(&c->timer, base, conn_timer, c);
+        event_active(&c->timer, EV_TIMEOUT, 1);
+        conn_append(api, c);
+        api->n_conns++;
+        if (api->n_conns - api->n_dropping > api->max_conns) {
+                struct nf_conn *v = conn_victim(api);
+                if (v) {
+                        api->dropped_cap++;
+                        conn_drop(v);
+                }
+                conn_log(api, false);
+        }
+        /* Dropped connections hold their descriptors until libevent reads their end: stop
+         * accepting before the descriptors run out. */
+        if (api->n_conns >= api->pause_at && api->listener && !api->fd_paused) {
+                api->fd_paused = true;
+                evconnlistener_disable(api->listener);
+        }
+        return bev;
+}
+
+static struct nf_conn *conn_of(struct nf_api *api, struct evhttp_request *req) {
+        struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+        for (struct nf_conn *c = api->conn_tail; evcon && c; c = c->prev)
+                if (c->evcon == evcon)
+                        return c;
+        return NULL;
+}
+
+static void conn_request_done(struct evhttp_request *req, void *arg) {
+        struct nf_conn *c = arg;
+        (void)req;
+        conn_touch(c); /* waiting for the next request on this connection */
+}
+
+static void conn_dispatched(struct nf_api *api, struct evhttp_request *req) {
+        struct nf_conn *c = conn_of(api, req);
+        if (!c)
+                return;
+        conn_touch(c); /* the reply must now reach the client in time */
+        evhttp_request_set_on_complete_cb(req, conn_request_done, c);
+}
+
+static void conn_watch(evutil_socket_t fd, short what, void *arg) {
+        struct nf_conn *c = arg;
+        char b;
+        (void)what;
+        ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        if (n > 0) { /* a pipelined request: the hang-up shows when we write the reply */
+                event_del(&c->watch);
+                return;
+        }
+        /* End of file or a reset: nobody is waiting for the answer any more. */
+        nf_client_gone_fn gone = c->gone;
+        c->gone = NULL;
+        event_del(&c->watch);
+        c->watching = false;
+        if (gone)
+                gone(c->gone_arg);
+        evhttp_connection_free(c->evcon); /* frees the request; conn_closed frees c */
+}
+
+void nf_api_watch_client(struct nf_api *api, struct evhttp_request *req, nf_client_gone_fn gone, void *arg) {
+        struct nf_conn *c = conn_of(api, req);
+        if (!c || c->fd < 0)
+                return;
+        c->gone = gone;
+        c->gone_arg = arg;
+        c->watching = true;
+        evtimer_del(&c->timer);
+        event_assign(&c->watch, api->base, c->fd, EV_READ | EV_PERSIST, conn_watch, c);
+        event_add(&c->watch, NULL);
+}
+
+void nf_api_unwatch_client(struct nf_api *api, struct evhttp_request *req) {
+        struct nf_conn *c = conn_of(api, req);
+        if (!c || !c->watching)
+                return;
+        event_del(&c->watch);
+        c->watching = false;
+        c->gone = NULL;
+        conn_touch(c);
+}
+
+static struct nf_api *accept_api; /* the listener's error callback gets evhttp's argument, not ours */
+
+static void on_accept_error(struct evconnlistener *lev, void *arg) {
+        struct nf_api *api = accept_api;
+        struct timeval tv = {.tv_usec = ACCEPT_PAUSE_MS * 1000};
+        int err = errno;
+        (void)arg;
+        if (!api)
+                return;
+        api->accept_errors++;
+        /* Out of descriptors (or memory): retrying at once would spin. Pause, and free a
+         * descriptor by dropping the connection that has waited longest for its client. */
+        evconnlistener_disable(lev);
+        api->accept_paused = true;
+        evtimer_add(api->resume_ev, &tv);
+        if (err == EMFILE || err == ENFILE) {
+                struct nf_conn *v = conn_victim(api);
+                if (v) {
+                        api->dropped_cap++;
+                        conn_drop(v);
+                }
+        }
+        conn_log(api, false);
+}
+
+static void conns_start(struct nf_api *api) {
+        struct rlimit rl = {.rlim_cur = 1024};
+        size_t limit, cap;
+        getrlimit(RLIMIT_NOFILE, &rl);
+        limit = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1 << 20 ? 1 << 20 : (size_t)rl.rlim_cur;
+        /* Past pause_at we stop accepting; the cap leaves room below it for connections being
+         * dropped (they close on the next loop turn). */
+        api->pause_at = limit > 2 * FD_RESERVE ? limit - FD_RESERVE : limit / 2;
+        cap = api->pause_at - api->pause_at / 8;
+        api->max_conns = api->cfg->max_connections ? api->cfg->max_connections : DEFAULT_MAX_CONNS;
+        if (api->max_conns > cap) {
+                if (api->cfg->max_connections)
+                        nf_log(NF_LOG_WARN, "http.max_connections",
+                               "--max-connections %u lowered to %zu: the descriptor limit (ulimit -n) is %zu",
+                               api->cfg->max_connections, cap, limit);
+                api->max_conns = cap;
+        }
+        api->resume_ev = evtimer_new(api->base, on_resume, api);
+        accept_api = api;
+        if (api->listener)
+                evconnlistener_set_error_cb(api->listener, on_accept_error);
+        evhttp_set_bevcb(api->http, conn_new, api);
+}
+
+static void conns_stop(struct nf_api *api) {
+        conn_log(api, true);
+        /* evhttp_free closed every attached connection; what is left never got attached. */
+        while (api->conn_head) {
+                struct nf_conn *c = api->conn_head;
+                conn_unlink(api, c);
+                evtimer_del(&c->timer);
+                if (!c->attached)
+                        bufferevent_decref(c->bev);
+                free(c);
+        }
+        if (api->resume_ev)
+                event_free(api->resume_ev);
+        api->resume_ev = NULL;
+        api->listener = NULL;
+        accept_api = NULL;
 }

@@ -1,6 +1,7 @@
 /* The HTTP server: listening (TCP or Unix socket), request limits, routing, JSON replies. */
 #pragma once
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "daemon/config.h"
 #include "daemon/registry.h"
@@ -16,14 +17,40 @@ struct nf_rate_bucket {
         double tokens, last;
 };
 
+struct nf_conn; /* one accepted connection (http.c) */
+struct evconnlistener;
+struct event;
+
+/* Requests awaiting DNS answers at once; more are refused with 503 (each holds up to ~1 MB). */
+#define NF_MAX_PENDING_LOOKUPS 16
+
 struct nf_api {
         struct event_base *base;
         struct evhttp *http;
         struct nf_registry *reg;
         const struct nf_config *cfg;
         char unix_path[256];
+        dev_t unix_dev; /* the socket file we created, removed on exit only if still ours */
+        ino_t unix_ino;
         struct nf_rate_bucket buckets[NF_RATE_BUCKETS];
+        struct nf_rate_bucket global; /* every client's changing requests together */
+        /* Connections, in the order they last made progress (oldest first). */
+        struct nf_conn *conn_head, *conn_tail;
+        size_t n_conns, n_dropping, max_conns, pause_at;
+        struct evconnlistener *listener;
+        struct event *resume_ev; /* accepting again after a pause */
+        bool accept_paused, fd_paused;
+        /* Counters for the rate-limited log lines. */
+        int64_t conn_log_ms;
+        unsigned long dropped_cap, dropped_deadline, accept_errors;
+        size_t n_pending_lookups;
 };
+
+/* Calls gone(arg) once if the client of req hangs up before req is answered (the connection is
+ * then closed and req freed); unwatch before replying. For requests that wait (DNS). */
+typedef void (*nf_client_gone_fn)(void *arg);
+void nf_api_watch_client(struct nf_api *api, struct evhttp_request *req, nf_client_gone_fn gone, void *arg);
+void nf_api_unwatch_client(struct nf_api *api, struct evhttp_request *req);
 
 /* The TCP port of a --listen value, 0 for unix: or an unparsable one. */
 uint16_t nf_listen_port(const char *listen);

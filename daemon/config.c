@@ -22,6 +22,10 @@ static void usage(FILE *f) {
                 "  --max-body BYTES       largest request body                [NETFAULTD_MAX_BODY, 1048576]\n"
                 "  --max-filters N        flower filters across all faults    [NETFAULTD_MAX_FILTERS, 200000]\n"
                 "  --rate-limit N         changing requests/s per client, 0 off [NETFAULTD_RATE_LIMIT, 20]\n"
+                "  --rate-limit-global N  changing requests/s of all clients together, 0 off\n"
+                "                                        [NETFAULTD_RATE_LIMIT_GLOBAL, 5 x --rate-limit]\n"
+                "  --max-connections N    open API connections [NETFAULTD_MAX_CONNECTIONS, 1024, below ulimit -n]\n"
+                "  --request-timeout S    time to send a whole request        [NETFAULTD_REQUEST_TIMEOUT, 10]\n"
                 "  --state-dir DIR        journal and lock                    [NETFAULTD_STATE_DIR, /run/netfaultd]\n"
                 "  --on-start MODE        revert or resume journaled faults   [NETFAULTD_ON_START, revert]\n"
                 "  --aws-ip-ranges FILE   AWS ip-ranges.json for aws: targets [NETFAULTD_AWS_IP_RANGES]\n"
@@ -88,6 +92,12 @@ static int apply_opt(struct nf_config *c, int opt, const char *v) {
                 return parse_u32("--max-filters", v, 1, 10000000, &c->max_filters);
         case 'r':
                 return parse_u32("--rate-limit", v, 0, 1000000, &c->rate_limit);
+        case 'g':
+                return parse_u32("--rate-limit-global", v, 0, 1000000, &c->rate_limit_global);
+        case 'c':
+                return parse_u32("--max-connections", v, 1, 1000000, &c->max_connections);
+        case 'R':
+                return parse_u32("--request-timeout", v, 1, 3600, &c->request_timeout_s);
         case 's':
                 if (!*v || v[0] != '/' || strlen(v) >= sizeof(c->state_dir)) {
                         fprintf(stderr, "netfaultd: --state-dir: '%s' is not an absolute path of at most %zu bytes\n", v,
@@ -128,6 +138,9 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                 {"state-dir", required_argument, NULL, 's'},       {"on-start", required_argument, NULL, 'o'},
                 {"aws-ip-ranges", required_argument, NULL, 'a'},   {"dns-min-ttl", required_argument, NULL, 't'},
                 {"dns-max-ttl", required_argument, NULL, 'T'},
+                {"rate-limit-global", required_argument, NULL, 'g'},
+                {"max-connections", required_argument, NULL, 'c'},
+                {"request-timeout", required_argument, NULL, 'R'},
                 {"help", no_argument, NULL, 'h'},                  {"version", no_argument, NULL, 'V'},
                 {NULL, 0, NULL, 0}};
         static const struct {
@@ -140,7 +153,9 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                     {"NETFAULTD_MAX_FILTERS", 'F'},    {"NETFAULTD_RATE_LIMIT", 'r'},
                     {"NETFAULTD_STATE_DIR", 's'},      {"NETFAULTD_ON_START", 'o'},
                     {"NETFAULTD_AWS_IP_RANGES", 'a'},  {"NETFAULTD_DNS_MIN_TTL", 't'},
-                    {"NETFAULTD_DNS_MAX_TTL", 'T'}};
+                    {"NETFAULTD_DNS_MAX_TTL", 'T'},
+                    {"NETFAULTD_RATE_LIMIT_GLOBAL", 'g'}, {"NETFAULTD_MAX_CONNECTIONS", 'c'},
+                    {"NETFAULTD_REQUEST_TIMEOUT", 'R'}};
         int opt;
 
         *c = (struct nf_config){.log_format = NF_LOG_TEXT,
@@ -151,6 +166,8 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                                 .max_body_bytes = 1024 * 1024,
                                 .max_filters = 200000,
                                 .rate_limit = 20,
+                                .rate_limit_global = UINT32_MAX, /* until given: 5 x rate_limit */
+                                .request_timeout_s = 10,
                                 .dns_min_ttl_s = 5,
                                 .dns_max_ttl_s = 300};
         snprintf(c->listen, sizeof(c->listen), "127.0.0.1:9700");
@@ -189,6 +206,9 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                 fprintf(stderr, "netfaultd: --dns-min-ttl %u is above --dns-max-ttl %u\n", c->dns_min_ttl_s, c->dns_max_ttl_s);
                 return -1;
         }
+        /* Rotating client addresses must not multiply the per-client limit without bound. */
+        if (c->rate_limit_global == UINT32_MAX)
+                c->rate_limit_global = c->rate_limit > 200000 ? 1000000 : 5 * c->rate_limit;
         if (c->default_duration_s > c->max_duration_s)
                 c->default_duration_s = c->max_duration_s;
         return 0;

@@ -24,6 +24,9 @@ struct nf_config {
         uint32_t max_body_bytes;
         uint32_t max_filters;
         uint32_t rate_limit; /* changing requests per second per client, 0: off */
+        uint32_t rate_limit_global; /* changing requests per second from all clients together, 0: off */
+        uint32_t max_connections;   /* open API connections; 0: derived from RLIMIT_NOFILE */
+        uint32_t request_timeout_s; /* a request must arrive (headers and body) within this time */
         char state_dir[200];
         bool resume;         /* --on-start=resume */
         char aws_ip_ranges[256];

@@ -9,11 +9,27 @@
 
 #include "daemon/log.h"
 
-struct query {
+struct nf_query {
         struct nf_lookup *l;
         size_t i;
         int family;
+        bool answered;
 };
+
+/* Every query has answered (or the resolver is going away): the lookup leaves the list of
+ * unfinished ones and its owner takes it. */
+static void lookup_complete(struct nf_lookup *l) {
+        if (l->prev)
+                l->prev->next = l->next;
+        else if (l->r->lookups == l)
+                l->r->lookups = l->next;
+        if (l->next)
+                l->next->prev = l->prev;
+        l->prev = l->next = NULL;
+        for (size_t i = 0; i < l->n; i++)
+                nf_prefix_set_normalize(l->res[i].addrs, &l->res[i].n_addrs);
+        l->done(l, l->arg);
+}
 
 int nf_resolver_init(struct nf_resolver *r, struct event_base *base, uint32_t min_ttl_s, uint32_t max_ttl_s) {
         *r = (struct nf_resolver){.min_ttl_s = min_ttl_s, .max_ttl_s = max_ttl_s};
@@ -46,9 +62,19 @@ int nf_resolver_init(struct nf_resolver *r, struct event_base *base, uint32_t mi
 }
 
 void nf_resolver_fini(struct nf_resolver *r) {
+        /* evdns would only schedule its failure callbacks for a loop that no longer runs (and
+         * leak them): free its requests without callbacks and complete our lookups here. */
         if (r->dns)
-                evdns_base_free(r->dns, 1); /* fail pending requests: their callbacks run now */
+                evdns_base_free(r->dns, 0);
         r->dns = NULL;
+        while (r->lookups) {
+                struct nf_lookup *l = r->lookups;
+                for (size_t k = 0; k < 2 * l->n; k++)
+                        if (!l->q[k].answered)
+                                l->res[l->q[k].i].err = DNS_ERR_SHUTDOWN;
+                l->pending = 0;
+                lookup_complete(l);
+        }
 }
 
 const char *nf_resolver_strerror(int err) {
@@ -60,7 +86,7 @@ uint32_t nf_resolver_next_s(const struct nf_resolver *r, uint32_t ttl_s) {
 }
 
 static void on_answer(int result, char type, int count, int ttl, void *addresses, void *arg) {
-        struct query *q = arg;
+        struct nf_query *q = arg;
         struct nf_lookup *l = q->l;
         struct nf_name_result *res = &l->res[q->i];
 
@@ -77,24 +103,28 @@ static void on_answer(int result, char type, int count, int ttl, void *addresses
         } else if (result != DNS_ERR_NONE && result != DNS_ERR_NOTEXIST) {
                 res->err = result;
         }
-        free(q);
-        if (--l->pending == 0) {
-                for (size_t i = 0; i < l->n; i++)
-                        nf_prefix_set_normalize(l->res[i].addrs, &l->res[i].n_addrs);
-                l->done(l, l->arg);
-        }
+        q->answered = true;
+        if (--l->pending == 0)
+                lookup_complete(l);
 }
 
 struct nf_lookup *nf_lookup_start(struct nf_resolver *r, const char (*names)[NF_TARGET_NAME_LEN], size_t n,
                                   nf_lookup_done_fn done, void *arg) {
         struct nf_lookup *l = calloc(1, sizeof(*l));
-        if (!l || !(l->res = calloc(n ? n : 1, sizeof(*l->res)))) {
+        if (!l || !(l->res = calloc(n ? n : 1, sizeof(*l->res))) || !(l->q = calloc(2 * n + 1, sizeof(*l->q)))) {
+                if (l)
+                        free(l->res);
                 free(l);
                 return NULL;
         }
         l->n = n;
         l->done = done;
         l->arg = arg;
+        l->r = r;
+        l->next = r->lookups;
+        if (r->lookups)
+                r->lookups->prev = l;
+        r->lookups = l;
         /* Count every query before starting any: an answer may arrive synchronously (a cache
          * hit or an immediate failure). One extra count is held until all are started. */
         l->pending = 2 * n + 1;
@@ -102,32 +132,26 @@ struct nf_lookup *nf_lookup_start(struct nf_resolver *r, const char (*names)[NF_
                 snprintf(l->res[i].name, sizeof(l->res[i].name), "%s", names[i]);
                 l->res[i].ttl_s = UINT32_MAX;
                 for (int fam = 0; fam < 2; fam++) {
-                        struct query *q = calloc(1, sizeof(*q));
-                        if (!q) {
-                                l->pending--;
-                                continue;
-                        }
-                        *q = (struct query){.l = l, .i = i, .family = fam ? AF_INET6 : AF_INET};
+                        struct nf_query *q = &l->q[2 * i + fam];
+                        *q = (struct nf_query){.l = l, .i = i, .family = fam ? AF_INET6 : AF_INET};
                         struct evdns_request *req = fam ? evdns_base_resolve_ipv6(r->dns, names[i], 0, on_answer, q)
                                                         : evdns_base_resolve_ipv4(r->dns, names[i], 0, on_answer, q);
                         if (!req) { /* not started (allocation failure): evdns will not call back */
                                 l->res[i].err = DNS_ERR_UNKNOWN;
-                                free(q);
+                                q->answered = true;
                                 l->pending--;
                         }
                 }
         }
-        if (--l->pending == 0) {
-                for (size_t i = 0; i < l->n; i++)
-                        nf_prefix_set_normalize(l->res[i].addrs, &l->res[i].n_addrs);
-                l->done(l, l->arg);
-        }
+        if (--l->pending == 0)
+                lookup_complete(l);
         return l;
 }
 
 void nf_lookup_free(struct nf_lookup *l) {
         if (!l)
                 return;
+        free(l->q);
         free(l->res);
         free(l);
 }

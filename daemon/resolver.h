@@ -16,8 +16,11 @@ struct evdns_request;
 
 #define NF_MAX_NAME_ADDRS 64
 
+struct nf_lookup;
+
 struct nf_resolver {
         struct evdns_base *dns;
+        struct nf_lookup *lookups; /* unfinished; completed with DNS_ERR_SHUTDOWN by nf_resolver_fini */
         uint32_t min_ttl_s, max_ttl_s;
         char servers[256]; /* as read, for /v1/capabilities */
         struct nf_prefix server_prefixes[8]; /* the nameservers, protected when a fault uses names */
@@ -32,7 +35,7 @@ struct nf_name_result {
         int err;         /* evdns error of the last query that failed, 0 if none */
 };
 
-struct nf_lookup;
+struct nf_query;
 typedef void (*nf_lookup_done_fn)(struct nf_lookup *l, void *arg);
 
 struct nf_lookup {
@@ -41,9 +44,14 @@ struct nf_lookup {
         size_t pending;
         nf_lookup_done_fn done;
         void *arg;
+        struct nf_resolver *r;
+        struct nf_lookup *prev, *next; /* in r->lookups while unfinished */
+        struct nf_query *q;            /* A and AAAA per name */
 };
 
 int nf_resolver_init(struct nf_resolver *r, struct event_base *base, uint32_t min_ttl_s, uint32_t max_ttl_s);
+/* Frees evdns; every unfinished lookup then completes at once (its done callback runs, with
+ * DNS_ERR_SHUTDOWN for the names that had no answer), so that nothing waits or leaks. */
 void nf_resolver_fini(struct nf_resolver *r);
 /* Starts A and AAAA queries for every name; done(l, arg) runs once, after the last answer, and
  * then owns l (free it with nf_lookup_free). NULL on allocation failure. */
