@@ -193,6 +193,13 @@ static cJSON *read_json(const char *path, const char **why) {
         return o;
 }
 
+/* Whole numbers in [lo, hi] only (NaN fails every comparison). Times are milliseconds since 1970,
+ * bounded well inside int64_t and within a double's exact integers (2^53). */
+#define MAX_TIME_MS 9007199254740991.0
+static bool whole_in_range(double v, double lo, double hi) {
+        return v >= lo && v <= hi && v == (double)(int64_t)v;
+}
+
 static void quarantine(const char *path, const char *why) {
         char bad[640];
         snprintf(bad, sizeof(bad), "%s.corrupt", path);
@@ -223,6 +230,15 @@ int nf_journal_load(struct nf_journal *j, struct nf_journal_entry **out, size_t 
                 if (!o || !cJSON_IsString(id) || !cJSON_IsString(st) || !cJSON_IsNumber(sl) || !cJSON_IsNumber(c) ||
                     !cJSON_IsNumber(x) || !cJSON_IsObject(sp)) {
                         quarantine(path, o ? "a required field is missing" : why);
+                        cJSON_Delete(o);
+                        (*corrupt)++;
+                        continue;
+                }
+                /* Converting a double outside the target type's range is undefined behaviour: a
+                 * record whose numbers are not what we write is corrupt, like a truncated one. */
+                if (!whole_in_range(sl->valuedouble, 0, 65535) || !whole_in_range(c->valuedouble, 0, MAX_TIME_MS) ||
+                    !whole_in_range(x->valuedouble, 0, MAX_TIME_MS)) {
+                        quarantine(path, "slot, created_ms or expires_ms is out of range");
                         cJSON_Delete(o);
                         (*corrupt)++;
                         continue;
@@ -273,7 +289,9 @@ int nf_journal_load_clsact(struct nf_journal *j, int *out, size_t max, size_t *n
                 cJSON_Delete(o);
                 return -EINVAL;
         }
-        cJSON_ArrayForEach(it, a) if (cJSON_IsNumber(it) && *n < max) out[(*n)++] = (int)it->valuedouble;
+        /* An ifindex is a positive int; anything else in the list is ignored, never converted. */
+        cJSON_ArrayForEach(it, a) if (cJSON_IsNumber(it) && *n < max && whole_in_range(it->valuedouble, 1, 2147483647.0))
+                out[(*n)++] = (int)it->valuedouble;
         cJSON_Delete(o);
         return 0;
 }

@@ -58,6 +58,20 @@ int main(void) {
         tap_ok(found, "a record keeps id, state, slot, expiry and spec");
         nf_journal_entries_free(v, n);
 
+        /* Numbers no writer of ours produces: converting them would be undefined behaviour
+         * (UBSan's float-cast-overflow); the record is quarantined like a corrupt one. */
+        write_file("fault-f-00000000000h.json", "{\"version\":1,\"id\":\"f-00000000000h\",\"state\":\"active\","
+                                                "\"slot\":1e30,\"created_ms\":1e300,\"expires_ms\":-1e300,\"spec\":{}}");
+        write_file("fault-f-00000000000i.json", "{\"version\":1,\"id\":\"f-00000000000i\",\"state\":\"active\","
+                                                "\"slot\":1,\"created_ms\":1e19,\"expires_ms\":2,\"spec\":{}}");
+        tap_ok(nf_journal_load(&j, &v, &n, &corrupt) == 0 && corrupt == 2 && exists("fault-f-00000000000h.json.corrupt") &&
+                       exists("fault-f-00000000000i.json.corrupt"),
+               "a record with slot or times out of range is quarantined (%zu corrupt)", corrupt);
+        nf_journal_entries_free(v, n);
+        write_file("clsact.json", "{\"version\":1,\"created_on_ifindex\":[3,1e30,-5,2.5]}");
+        tap_ok(nf_journal_load_clsact(&j, cl, 8, &nc) == 0 && nc == 1 && cl[0] == 3,
+               "an ifindex out of range is ignored, not converted");
+
         tap_ok(nf_journal_put_clsact(&j, (int[]){2, 7}, 2) == 0, "records where we created clsact");
         tap_ok(nf_journal_load_clsact(&j, cl, 8, &nc) == 0 && nc == 2 && cl[0] == 2 && cl[1] == 7, "reads them back");
         write_file("clsact.json", "[1,2");
