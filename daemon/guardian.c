@@ -107,9 +107,12 @@ int nf_guardian_supervise(const char *state_dir) {
                         _exit(WEXITSTATUS(status));
                 nf_log(NF_LOG_WARN, "guardian.daemon_died", "netfaultd died by signal %d; sweeping its faults",
                        WTERMSIG(status));
-                struct nf_journal j = {.lock_fd = -1};
-                snprintf(j.dir, sizeof(j.dir), "%s", state_dir);
+                struct nf_journal j;
+                char err[512];
+                if (nf_journal_attach(&j, state_dir, err, sizeof(err)) < 0)
+                        nf_log(NF_LOG_WARN, "guardian.journal", "%s; sweeping by our marks only", err);
                 sweep_and_clear(&j);
+                nf_journal_close(&j);
                 _exit(128 + WTERMSIG(status));
         }
 }

@@ -12,6 +12,7 @@ struct cJSON;
 
 struct nf_journal {
         char dir[256];
+        int dfd;     /* the directory, opened once (O_NOFOLLOW); every file is reached relative to it */
         int lock_fd;
 };
 
@@ -24,7 +25,13 @@ struct nf_journal_entry {
         struct cJSON *objects; /* what it put in the kernel, and what its names resolved to */
 };
 
+/* Creates (0700) and opens the state directory, which must be owned by our effective uid and
+ * writable by nobody else; takes its lock and proves a record can be written (a probe file is
+ * written, synced and removed). -EBUSY when another daemon holds the lock; other -errno with
+ * err filled. */
 int nf_journal_open(struct nf_journal *j, const char *dir, int wait_ms, char *err, size_t errlen);
+/* The directory checks of nf_journal_open only, without the lock (the PID 1 guardian). */
+int nf_journal_attach(struct nf_journal *j, const char *dir, char *err, size_t errlen);
 void nf_journal_close(struct nf_journal *j);
 
 /* One netfaultd per network namespace (its start-up sweep would remove another's faults): an

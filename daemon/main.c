@@ -69,7 +69,7 @@ int main(int argc, char **argv) {
         }
         if ((r = nf_journal_open(&journal, cfg.state_dir, LOCK_WAIT_MS, err, sizeof(err))) < 0) {
                 nf_log(NF_LOG_ERROR, "daemon.start_failed", "%s", err);
-                return r == -EBUSY ? NF_EXIT_TEMPFAIL : r == -EACCES || r == -EPERM ? NF_EXIT_NOPERM : NF_EXIT_OSERR;
+                return r == -EBUSY ? NF_EXIT_TEMPFAIL : NF_EXIT_STATEDIR;
         }
         base = event_base_new();
         if (!base) {
