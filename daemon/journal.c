@@ -150,24 +150,66 @@ int nf_journal_open(struct nf_journal *j, const char *dir, int wait_ms, char *er
         return 0;
 }
 
+/* Who holds the name: a listening stream socket tells its owner's credentials to whoever
+ * connects (SO_PEERCRED, the kernel's word, not the holder's). 1 and *cred when known, 0 when the
+ * holder does not accept connections (bound without listen, or its backlog is full). */
+static int netns_lock_holder(const struct sockaddr_un *sa, socklen_t len, struct ucred *cred) {
+        socklen_t cl = sizeof(*cred);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        int known = fd >= 0 && connect(fd, (const struct sockaddr *)sa, len) == 0 &&
+                    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &cl) == 0 && cred->pid > 0;
+        if (fd >= 0)
+                close(fd);
+        return known;
+}
+
 int nf_netns_lock(int wait_ms) {
         static const char name[] = "\0netfaultd";
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + sizeof(name) - 1);
-        int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return -errno;
+        struct ucred cred = {0};
+        bool ours = false; /* the holder is a netfaultd (root or our uid): wait for it, don't ask again */
         memcpy(sa.sun_path, name, sizeof(name) - 1);
         for (int waited = 0;; waited += 50) {
-                if (bind(fd, (struct sockaddr *)&sa, len) == 0)
-                        return fd;
-                if (errno != EADDRINUSE || waited >= wait_ms)
-                        break;
+                int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+                if (fd < 0)
+                        return -errno;
+                if (bind(fd, (struct sockaddr *)&sa, len) == 0) {
+                        if (listen(fd, 128) == 0)
+                                return fd;
+                        int r = -errno;
+                        close(fd);
+                        return r;
+                }
+                int r = -errno;
+                close(fd);
+                if (r != -EADDRINUSE)
+                        return r;
+                if (!ours && netns_lock_holder(&sa, len, &cred)) {
+                        ours = cred.uid == 0 || cred.uid == geteuid();
+                        if (!ours) {
+                                /* Anyone may bind an abstract name: a holder of another, unprivileged user
+                                 * cannot be a netfaultd that changes this namespace, and must not keep
+                                 * ours from starting (and sweeping). */
+                                nf_log(NF_LOG_WARN, "daemon.netns_lock_squatted",
+                                       "the namespace lock @netfaultd is held by pid %d of uid %u, which is neither "
+                                       "root nor netfaultd's user (uid %u): ignoring it and starting without the "
+                                       "namespace lock (the --state-dir lock still holds)",
+                                       (int)cred.pid, (unsigned)cred.uid, (unsigned)geteuid());
+                                return -ENOLCK;
+                        }
+                }
+                if (waited >= wait_ms) {
+                        if (ours)
+                                return -EBUSY;
+                        nf_log(NF_LOG_WARN, "daemon.netns_lock_squatted",
+                               "the namespace lock @netfaultd is held by a socket that does not answer as a netfaultd "
+                               "would: ignoring it and starting without the namespace lock (the --state-dir lock "
+                               "still holds)");
+                        return -ENOLCK;
+                }
                 nanosleep(&(struct timespec){.tv_nsec = 50 * 1000000}, NULL);
         }
-        int r = errno == EADDRINUSE ? -EBUSY : -errno;
-        close(fd);
-        return r;
 }
 
 void nf_journal_close(struct nf_journal *j) {

@@ -35,8 +35,11 @@ int nf_journal_attach(struct nf_journal *j, const char *dir, char *err, size_t e
 void nf_journal_close(struct nf_journal *j);
 
 /* One netfaultd per network namespace (its start-up sweep would remove another's faults): an
- * abstract Unix socket name exists per namespace and the kernel releases it when the last holder
- * exits; the guardian inherits it. Returns the fd, or -EBUSY after waiting wait_ms. */
+ * abstract Unix socket name (@netfaultd, a listening stream socket) exists per namespace and the
+ * kernel releases it when the last holder exits; the guardian inherits it. Anyone can bind an
+ * abstract name, so a holder is believed only when SO_PEERCRED says it is root or our uid.
+ * Returns the fd (accept and close what connects to it), -EBUSY after waiting wait_ms for a
+ * netfaultd holder, -ENOLCK (logged) when an impostor holds the name: start without the lock. */
 int nf_netns_lock(int wait_ms);
 
 int nf_journal_put(struct nf_journal *j, const char *id, const char *state, unsigned slot, int64_t created_ms,

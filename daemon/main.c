@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "api/http.h"
@@ -28,6 +29,16 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
         event_base_loopbreak(arg);
 }
 
+/* Whoever connects to the namespace lock learns our credentials from the kernel at connect time
+ * (another netfaultd checking who holds it); the connection itself is not needed. */
+static void on_lock_probe(evutil_socket_t fd, short what, void *arg) {
+        (void)what;
+        (void)arg;
+        int c;
+        while ((c = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+                close(c);
+}
+
 static void log_capabilities(const struct nf_caps *c) {
         for (int i = 0; i < NF_CAP_COUNT; i++)
                 nf_log(c->state[i] == NF_CAP_NO ? NF_LOG_WARN : NF_LOG_INFO, "daemon.capability", "%s %s: %s%s%s",
@@ -45,7 +56,7 @@ int main(int argc, char **argv) {
         struct nf_resolver resolver;
         struct nf_aws_ranges aws;
         struct event_base *base = NULL;
-        struct event *sigterm = NULL, *sigint = NULL;
+        struct event *sigterm = NULL, *sigint = NULL, *lockprobe = NULL;
         char err[512];
         int code, r, exit_code = NF_EXIT_OK;
 
@@ -61,7 +72,7 @@ int main(int argc, char **argv) {
                 nf_log(NF_LOG_WARN, "guardian.start_failed", "cannot fork the daemon from PID 1; running unguarded");
 
         int nslock = nf_netns_lock(LOCK_WAIT_MS);
-        if (nslock < 0) {
+        if (nslock < 0 && nslock != -ENOLCK) {
                 nf_log(NF_LOG_ERROR, "daemon.start_failed", "%s",
                        nslock == -EBUSY ? "another netfaultd runs in this network namespace"
                                         : "cannot take the network-namespace lock");
@@ -83,6 +94,8 @@ int main(int argc, char **argv) {
                 nf_journal_close(&journal);
                 return NF_EXIT_USAGE;
         }
+        if (nslock >= 0 && (lockprobe = event_new(base, nslock, EV_READ | EV_PERSIST, on_lock_probe, NULL)))
+                event_add(lockprobe, NULL);
         nf_aws_region_from_ecs(&aws, 2000);
         if (cfg.aws_ip_ranges[0])
                 nf_log(NF_LOG_INFO, "aws.ranges", "%zu prefixes from %s (syncToken %s, createDate %s), default region %s", aws.n,
@@ -148,8 +161,11 @@ out_base:
                 event_free(sigterm);
         if (sigint)
                 event_free(sigint);
+        if (lockprobe)
+                event_free(lockprobe);
         event_base_free(base);
         nf_journal_close(&journal);
-        close(nslock);
+        if (nslock >= 0)
+                close(nslock);
         return exit_code;
 }

@@ -52,5 +52,45 @@ unshare -m bash "$T/full.sh" "$T/full" "$BIN" --listen "unix:$T/x.sock" >"$T/out
 check "a full --state-dir at start exits 73 (got $rc)" [ "$rc" = 73 ]
 check "... naming the reason" grep -q "cannot write the journal.*No space left on device" "$T/out"
 
+# --- row 8: an unprivileged user holding the namespace lock's name does not keep netfaultd from
+# starting (and sweeping). Every way to hold it: the old datagram name, a stream socket that
+# listens, one that only binds.
+cat >"$T/squat.sh" <<'SQUAT'
+ip link set lo up
+# The system's python3 (a per-user one, e.g. under /root, is not reachable for uid 65534).
+setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 -c "
+import socket, sys, time
+kind = sys.argv[1]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM if kind == 'dgram' else socket.SOCK_STREAM)
+s.bind(b'\\0netfaultd')
+if kind == 'listen': s.listen()
+print('held', flush=True)
+time.sleep(15)" "$3" &
+sleep 0.5
+"$1" --listen "unix:$2/sq.sock" --state-dir "$2/sq-$3" 2>"$2/log-sq-$3" &
+pid=$!
+for i in $(seq 80); do curl -s -o /dev/null --unix-socket "$2/sq.sock" http://nf/healthz && { echo up; break; }; sleep 0.1; done
+kill $pid; wait $pid; echo "rc=$?"
+kill %1
+SQUAT
+for kind in dgram listen bind; do
+    out=$(unshare -n bash "$T/squat.sh" "$BIN" "$T" $kind 2>&1)
+    check "with @netfaultd held by uid 65534 ($kind), netfaultd starts and stops cleanly ($(echo $out))" \
+        sh -c "echo '$out' | grep -q held && echo '$out' | grep -q up && echo '$out' | grep -q rc=0"
+    # (a datagram socket's name does not collide with our stream socket's: nothing to log then)
+    [ $kind = dgram ] || check "... and logs the impostor" grep -q "netns_lock_squatted" "$T/log-sq-$kind"
+done
+# A netfaultd holding it still keeps a second one out (75), as before.
+cat >"$T/twice.sh" <<'TWICE'
+ip link set lo up
+"$1" --listen "unix:$2/t1.sock" --state-dir "$2/t1" 2>/dev/null &
+pid=$!
+for i in $(seq 50); do curl -s -o /dev/null --unix-socket "$2/t1.sock" http://nf/healthz && break; sleep 0.1; done
+"$1" --listen "unix:$2/t2.sock" --state-dir "$2/t2" 2>/dev/null; echo "rc=$?"
+kill $pid; wait $pid
+TWICE
+out=$(unshare -n bash "$T/twice.sh" "$BIN" "$T")
+check "a second netfaultd in the namespace still exits 75 ($out)" [ "$out" = rc=75 ]
+
 echo "1..$n"
 [ $failed = 0 ]
