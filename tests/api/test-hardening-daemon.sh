@@ -92,5 +92,76 @@ TWICE
 out=$(unshare -n bash "$T/twice.sh" "$BIN" "$T")
 check "a second netfaultd in the namespace still exits 75 ($out)" [ "$out" = rc=75 ]
 
+# --- row 7 (guardian), row 13 (signals), capabilities: one daemon with an ip-ranges file, in a
+# network namespace and a mount namespace (resolv.conf bound to a file of ours).
+cp "$(dirname "$0")/../fixtures/aws-ip-ranges.json" "$T/ranges.json"
+printf 'nameserver 192.0.2.53\n' >"$T/resolv.conf"
+cat >"$T/life.sh" <<'LIFE'
+set -u
+BIN=$1; T=$2
+ip link set lo up
+mount --bind "$T/resolv.conf" /etc/resolv.conf
+"$BIN" --listen "unix:$T/l.sock" --state-dir "$T/l" --aws-ip-ranges "$T/ranges.json" 2>"$T/log-l" &
+pid=$!
+get() { curl -s --max-time 2 --unix-socket "$T/l.sock" "http://nf$1"; }
+for i in $(seq 50); do get /healthz >/dev/null && break; sleep 0.1; done
+# capabilities of the HTTP-facing process
+grep -E '^(CapEff|CapPrm|CapBnd|CapInh|CapAmb|NoNewPrivs):' /proc/$pid/status | tr -d '\t' | sed 's/^/status:/'
+# the guardian: kill -9 is noticed (degraded), it comes back, and it still sweeps after the daemon dies
+g=$(sed -n 's/.*guardian.started: pid \([0-9]*\).*/\1/p' "$T/log-l")
+kill -9 "$g"; sleep 0.3
+get /healthz | sed 's/^/health-after-kill:/'; echo
+grep -q '^State:.*Z' /proc/$g/status 2>/dev/null && echo "zombie:$g"
+for i in $(seq 30); do get /healthz | grep -q '"status":"ok"' && break; sleep 0.1; done
+get /healthz | sed 's/^/health-later:/'; echo
+g2=$(sed -n 's/.*guardian.restarted: pid \([0-9]*\).*/\1/p' "$T/log-l")
+[ -n "$g2" ] && [ "$(cat /proc/$g2/comm 2>/dev/null)" = netfaultd-guard ] && echo "new-guardian:$g2"
+# signals: every one leaves the daemon answering
+for sig in HUP USR1 USR2 ALRM; do
+    kill -$sig $pid; sleep 0.2
+    if get /healthz | grep -q '"status":"ok"'; then echo "alive-after:$sig"; fi
+done
+# SIGHUP reloads: a new ip-ranges file and a new resolv.conf are taken...
+sed -i 's/"syncToken": *"[0-9]*"/"syncToken": "1999999999"/' "$T/ranges.json"
+printf 'nameserver 198.51.100.53\n' >"$T/resolv.conf"
+kill -HUP $pid; sleep 0.3
+get /v1/capabilities >"$T/caps1"
+# ...a broken one is not, the old one stays
+echo '{"syncToken": "broken' >"$T/ranges.json"
+printf '# no nameserver\n' >"$T/resolv.conf"
+kill -HUP $pid; sleep 0.3
+get /v1/capabilities >"$T/caps2"
+ip link add nfe99.1 type ifb && ip link set nfe99.1 alias netfaultd:planted:lo:egress && echo planted
+kill -9 $pid
+gone=never
+for i in $(seq 50); do ip link show nfe99.1 >/dev/null 2>&1 || { gone=yes; break; }; sleep 0.02; done
+echo "swept:$gone"
+for i in $(seq 50); do [ -n "$g2" ] && [ -e /proc/$g2 ] || break; sleep 0.1; done
+LIFE
+out=$(unshare -n -m bash "$T/life.sh" "$BIN" "$T" 2>&1)
+st() { echo "$out" | sed -n "s/^status:$1://p"; }
+check "the daemon keeps only CAP_NET_ADMIN effective (CapEff $(st CapEff))" [ "$(st CapEff)" = 0000000000001000 ]
+check "... and permitted (CapPrm $(st CapPrm))" [ "$(st CapPrm)" = 0000000000001000 ]
+check "... and in its bounding set (CapBnd $(st CapBnd))" [ "$(st CapBnd)" = 0000000000001000 ]
+check "... nothing inheritable or ambient" [ "$(st CapInh)$(st CapAmb)" = 00000000000000000000000000000000 ]
+check "... and sets no-new-privileges (NoNewPrivs $(st NoNewPrivs))" [ "$(st NoNewPrivs)" = 1 ]
+for sig in HUP USR1 USR2 ALRM; do
+    check "SIG$sig does not kill the daemon; it keeps answering" grep -qx "alive-after:$sig" <<<"$out"
+done
+check "USR1, USR2 and ALRM are logged as ignored" sh -c "[ \$(grep -c 'daemon.signal: .* received: ignored' '$T/log-l') = 3 ]"
+check "SIGHUP reloads the ip-ranges file (new syncToken in /v1/capabilities)" grep -q '"syncToken":"1999999999"' "$T/caps1"
+check "SIGHUP reloads resolv.conf (new nameserver in /v1/capabilities)" grep -q '"nameservers":"198.51.100.53"' "$T/caps1"
+check "SIGHUP logs the reload" grep -q 'daemon.reload: aws_ip_ranges: .*syncToken 1999999999' "$T/log-l"
+check "a broken ip-ranges file keeps the previous one" grep -q '"syncToken":"1999999999"' "$T/caps2"
+check "a resolv.conf without nameserver keeps the previous one" grep -q '"nameservers":"198.51.100.53"' "$T/caps2"
+check "... and both say why" sh -c "[ \$(grep -c 'daemon.reload_failed' '$T/log-l') = 2 ]"
+check "kill -9 of the guardian: /healthz says degraded, with a reason" \
+    sh -c "echo '$out' | grep '^health-after-kill:' | grep -q '\"status\":\"degraded\",\"reason\":\"the guardian was killed by signal 9'"
+check "... it is logged at once" grep -q 'guardian.died: pid .* was killed by signal 9' "$T/log-l"
+check "... it is reaped (no zombie)" sh -c "! echo '$out' | grep -q '^zombie:'"
+check "... it is restarted and /healthz is ok again" sh -c "echo '$out' | grep -q '^new-guardian:' && echo '$out' | grep '^health-later:' | grep -q '\"status\":\"ok\"'"
+check "after that, kill -9 of the daemon: the restarted guardian sweeps the planted object" \
+    sh -c "echo '$out' | grep -q '^planted' && echo '$out' | grep -q '^swept:yes'"
+
 echo "1..$n"
 [ $failed = 0 ]
