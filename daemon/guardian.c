@@ -102,6 +102,7 @@ int nf_guardian_supervise(const char *state_dir) {
         if (child == 0)
                 return 0;
         prctl(PR_SET_NAME, "netfaultd-guard", 0, 0, 0);
+        nf_keep_only_net_admin("guardian.caps"); /* the sweep needs nothing more */
         struct sigaction sa = {.sa_handler = on_forward};
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGINT, &sa, NULL);

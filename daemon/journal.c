@@ -250,7 +250,9 @@ static int write_atomic(struct nf_journal *j, const char *name, const char *text
                 unlinkat(j->dfd, tmp, 0);
                 return r;
         }
-        if (fsync(j->dfd) < 0)
+        /* The rename is durable only once the directory is (EINVAL: a file system that cannot
+         * sync a directory, nothing more to do there). */
+        if (fsync(j->dfd) < 0 && errno != EINVAL)
                 return -errno;
         return 0;
 }

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <linux/capability.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -29,9 +30,13 @@ int nf_keep_only_net_admin(const char *event) {
                     prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EPERM && errno != EINVAL && r == 0)
                         r = -errno;
         prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+        /* Already down to keep (a service manager did it; its seccomp filter may refuse capset):
+         * a leftover inheritable bit is harmless without ambient capabilities and with
+         * no-new-privileges, so a refused capset is no error then. */
+        bool done = d[0].effective == keep && d[0].permitted == keep && !d[1].effective && !d[1].permitted;
         d[0] = (struct __user_cap_data_struct){.effective = keep, .permitted = keep, .inheritable = 0};
         d[1] = (struct __user_cap_data_struct){0};
-        if (syscall(SYS_capset, &h, d) < 0 && r == 0)
+        if (syscall(SYS_capset, &h, d) < 0 && r == 0 && !done)
                 r = -errno;
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 && r == 0)
                 r = -errno;

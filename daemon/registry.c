@@ -364,10 +364,12 @@ static int commit(struct nf_registry *r, struct nf_fault *f, int64_t created_ms,
          * write per fault (a record of 10,000 targets is not cheap to render twice); the sweep
          * treats a record the same whether or not the apply finished. No record, no apply: a fault
          * we could not journal could outlive a crash unnoticed, so it is refused. */
-        if ((rc = journal_fault(r, f, "active")) < 0)
+        if ((rc = journal_fault(r, f, "active")) < 0) {
+                nf_journal_drop(r->journal, f->id); /* in case only the directory's sync failed */
                 return nf_fail(e, 503, "journal_unavailable", NULL,
                                "the fault's record cannot be written to the journal in %s: %s; nothing was applied",
                                r->journal->dir, strerror(-rc));
+        }
         rc = nf_apply(&r->applier, &f->plan, &ae);
         if (rc < 0) {
                 int http = rc == -EBUSY || rc == -EEXIST ? 409 : rc == -EPERM ? 403 : 500;
