@@ -215,7 +215,10 @@ void nf_api_fault_renew(struct nf_api *api, struct evhttp_request *req, const ch
 
 void nf_api_healthz(struct nf_api *api, struct evhttp_request *req) {
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "status", "ok");
+        /* Still serving, but not as promised (e.g. no guardian): say so, and why. */
+        cJSON_AddStringToObject(o, "status", api->reg->degraded[0] ? "degraded" : "ok");
+        if (api->reg->degraded[0])
+                cJSON_AddStringToObject(o, "reason", api->reg->degraded);
         cJSON_AddNumberToObject(o, "faults", (double)api->reg->n_faults);
         cJSON_AddNumberToObject(o, "filters", (double)api->reg->n_filters);
         cJSON_AddNumberToObject(o, "heap_bytes", (double)nf_heap_bytes());

@@ -34,8 +34,9 @@ static void usage(FILE *f) {
                 "  -h, --help             this text\n"
                 "  -V, --version          the version\n\n"
                 "Exit codes: 0 stopped cleanly (every fault reverted), 64 bad usage, 69 netlink unavailable,\n"
-                "70 internal error, 71 cannot listen, 75 another netfaultd holds --state-dir, 77 not permitted (needs\n"
-                "CAP_NET_ADMIN).\n",
+                "70 internal error, 71 cannot listen, 73 --state-dir unusable (owned by another user, writable by\n"
+                "others, not writable or full), 75 another netfaultd holds --state-dir or the namespace, 77 not\n"
+                "permitted (needs CAP_NET_ADMIN).\n",
                 NF_MAX_SLOTS);
 }
 

@@ -2,32 +2,22 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <dirent.h>
+#include <event2/event.h>
+
 #include "daemon/log.h"
+#include "daemon/privs.h"
 #include "netem/apply.h"
 #include "netem/sweep.h"
-
-static void keep_only_net_admin(void) {
-        struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-        struct __user_cap_data_struct d[2] = {{0}};
-        for (int c = 0; c <= 63; c++)
-                if (c != CAP_NET_ADMIN)
-                        prctl(PR_CAPBSET_DROP, c, 0, 0, 0);
-        d[0].effective = d[0].permitted = 1u << CAP_NET_ADMIN;
-        if (syscall(SYS_capset, &h, d) < 0)
-                nf_log(NF_LOG_WARN, "guardian.caps", "cannot drop capabilities: %s", strerror(errno));
-        prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-}
 
 static void log_removal(const char *event, const char *message) {
         nf_log(NF_LOG_INFO, event, "guardian: %s", message);
@@ -35,16 +25,40 @@ static void log_removal(const char *event, const char *message) {
 
 static void sweep_and_clear(struct nf_journal *j);
 
-static void run(int rfd, struct nf_journal *j) {
+/* A guardian restarted later is forked from a daemon that listens and serves: it must not hold
+ * the daemon's sockets (a listening port kept open by a guardian would keep a restarted daemon
+ * from binding it) nor its event loop. Only the pipe, the journal's directory and lock, and the
+ * namespace lock stay. */
+static void close_inherited(int keep1, int keep2, int keep3, int keep4) {
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+        int fds[1024];
+        size_t n = 0;
+        while (d && (de = readdir(d)) && n < sizeof(fds) / sizeof(*fds)) {
+                int fd = atoi(de->d_name);
+                if (de->d_name[0] >= '0' && de->d_name[0] <= '9' && fd > 2 && fd != dirfd(d) && fd != keep1 &&
+                    fd != keep2 && fd != keep3 && fd != keep4)
+                        fds[n++] = fd;
+        }
+        if (d)
+                closedir(d);
+        for (size_t i = 0; i < n; i++)
+                close(fds[i]);
+}
+
+static void run(int rfd, struct nf_journal *j, int nslock) {
         char c;
         ssize_t n;
 
         prctl(PR_SET_NAME, "netfaultd-guard", 0, 0, 0);
-        signal(SIGTERM, SIG_IGN);
-        signal(SIGINT, SIG_IGN);
-        signal(SIGHUP, SIG_IGN);
-        signal(SIGPIPE, SIG_IGN);
-        keep_only_net_admin();
+        close_inherited(rfd, j->dfd, j->lock_fd, nslock);
+        /* The signals a service manager or an operator sends to the whole group: we outlive the
+         * daemon long enough to clean up after it, whatever it was sent. */
+        static const int ignored[] = {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGUSR1, SIGUSR2, SIGALRM};
+        for (size_t i = 0; i < sizeof(ignored) / sizeof(*ignored); i++)
+                signal(ignored[i], SIG_IGN);
+        signal(SIGCHLD, SIG_DFL);
+        nf_keep_only_net_admin("guardian.caps");
 
         /* Blocks until the daemon exits: a clean exit writes 'q' first. */
         while ((n = read(rfd, &c, 1)) < 0 && errno == EINTR)
@@ -88,6 +102,7 @@ int nf_guardian_supervise(const char *state_dir) {
         if (child == 0)
                 return 0;
         prctl(PR_SET_NAME, "netfaultd-guard", 0, 0, 0);
+        nf_keep_only_net_admin("guardian.caps"); /* the sweep needs nothing more */
         struct sigaction sa = {.sa_handler = on_forward};
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGINT, &sa, NULL);
@@ -107,16 +122,18 @@ int nf_guardian_supervise(const char *state_dir) {
                         _exit(WEXITSTATUS(status));
                 nf_log(NF_LOG_WARN, "guardian.daemon_died", "netfaultd died by signal %d; sweeping its faults",
                        WTERMSIG(status));
-                struct nf_journal j = {.lock_fd = -1};
-                snprintf(j.dir, sizeof(j.dir), "%s", state_dir);
+                struct nf_journal j;
+                char err[512];
+                if (nf_journal_attach(&j, state_dir, err, sizeof(err)) < 0)
+                        nf_log(NF_LOG_WARN, "guardian.journal", "%s; sweeping by our marks only", err);
                 sweep_and_clear(&j);
+                nf_journal_close(&j);
                 _exit(128 + WTERMSIG(status));
         }
 }
 
-int nf_guardian_start(struct nf_guardian *g, struct nf_journal *j) {
+static int spawn(struct nf_guardian *g) {
         int p[2];
-        *g = (struct nf_guardian){.pid = -1, .fd = -1};
         if (pipe2(p, O_CLOEXEC) < 0)
                 return -errno;
         pid_t pid = fork();
@@ -128,7 +145,7 @@ int nf_guardian_start(struct nf_guardian *g, struct nf_journal *j) {
         }
         if (pid == 0) {
                 close(p[1]);
-                run(p[0], j);
+                run(p[0], g->journal, g->nslock);
         }
         close(p[0]);
         g->pid = pid;
@@ -136,7 +153,77 @@ int nf_guardian_start(struct nf_guardian *g, struct nf_journal *j) {
         return 0;
 }
 
+int nf_guardian_start(struct nf_guardian *g, struct nf_journal *j, int nslock) {
+        *g = (struct nf_guardian){.pid = -1, .fd = -1, .journal = j, .nslock = nslock};
+        return spawn(g);
+}
+
+static void set_degraded(struct nf_guardian *g, const char *fmt, const char *detail) {
+        if (g->degraded)
+                snprintf(g->degraded, g->degraded_len, fmt, detail);
+}
+
+static void on_restart(evutil_socket_t fd, short what, void *arg);
+
+/* SIGCHLD: the guardian is our only child. Reaped at once (no zombie), logged, reported as
+ * degraded, and started again after a second (a guardian that keeps dying does not spin). */
+static void on_child(evutil_socket_t sig, short what, void *arg) {
+        struct nf_guardian *g = arg;
+        int status;
+        (void)sig;
+        (void)what;
+        if (g->pid <= 0 || waitpid(g->pid, &status, WNOHANG) != g->pid)
+                return;
+        char how[64];
+        if (WIFSIGNALED(status))
+                snprintf(how, sizeof(how), "was killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+        else
+                snprintf(how, sizeof(how), "exited with status %d", WEXITSTATUS(status));
+        nf_log(NF_LOG_ERROR, "guardian.died", "pid %d %s: faults would not be reverted if netfaultd died; restarting it",
+               (int)g->pid, how);
+        set_degraded(g, "the guardian %s; restarting it (meanwhile faults would not be reverted if netfaultd died)", how);
+        close(g->fd);
+        g->fd = -1;
+        g->pid = -1;
+        event_add(g->restart, &(struct timeval){.tv_sec = 1});
+}
+
+static void on_restart(evutil_socket_t fd, short what, void *arg) {
+        struct nf_guardian *g = arg;
+        (void)fd;
+        (void)what;
+        int r = spawn(g);
+        if (r < 0) {
+                nf_log(NF_LOG_ERROR, "guardian.start_failed", "%s: retrying in 5 s", strerror(-r));
+                set_degraded(g, "the guardian cannot be restarted (%s); faults would not be reverted if netfaultd died",
+                             strerror(-r));
+                event_add(g->restart, &(struct timeval){.tv_sec = 5});
+                return;
+        }
+        g->restarts++;
+        if (g->degraded)
+                g->degraded[0] = '\0';
+        nf_log(NF_LOG_WARN, "guardian.restarted", "pid %d watches netfaultd again (restart %u)", (int)g->pid, g->restarts);
+}
+
+int nf_guardian_watch(struct nf_guardian *g, struct event_base *base, char *degraded, size_t degraded_len) {
+        g->degraded = degraded;
+        g->degraded_len = degraded_len;
+        g->sigchld = evsignal_new(base, SIGCHLD, on_child, g);
+        g->restart = evtimer_new(base, on_restart, g);
+        if (!g->sigchld || !g->restart || evsignal_add(g->sigchld, NULL) < 0)
+                return -ENOMEM;
+        /* It may have died before we listened for SIGCHLD. */
+        on_child(SIGCHLD, 0, g);
+        return 0;
+}
+
 void nf_guardian_stop(struct nf_guardian *g) {
+        if (g->sigchld)
+                event_free(g->sigchld);
+        if (g->restart)
+                event_free(g->restart);
+        g->sigchld = g->restart = NULL;
         if (g->fd >= 0) {
                 if (write(g->fd, "q", 1) < 0)
                         nf_log(NF_LOG_WARN, "guardian.stop", "cannot signal the guardian: %s", strerror(errno));

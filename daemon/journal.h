@@ -12,6 +12,7 @@ struct cJSON;
 
 struct nf_journal {
         char dir[256];
+        int dfd;     /* the directory, opened once (O_NOFOLLOW); every file is reached relative to it */
         int lock_fd;
 };
 
@@ -24,12 +25,21 @@ struct nf_journal_entry {
         struct cJSON *objects; /* what it put in the kernel, and what its names resolved to */
 };
 
+/* Creates (0700) and opens the state directory, which must be owned by our effective uid and
+ * writable by nobody else; takes its lock and proves a record can be written (a probe file is
+ * written, synced and removed). -EBUSY when another daemon holds the lock; other -errno with
+ * err filled. */
 int nf_journal_open(struct nf_journal *j, const char *dir, int wait_ms, char *err, size_t errlen);
+/* The directory checks of nf_journal_open only, without the lock (the PID 1 guardian). */
+int nf_journal_attach(struct nf_journal *j, const char *dir, char *err, size_t errlen);
 void nf_journal_close(struct nf_journal *j);
 
 /* One netfaultd per network namespace (its start-up sweep would remove another's faults): an
- * abstract Unix socket name exists per namespace and the kernel releases it when the last holder
- * exits; the guardian inherits it. Returns the fd, or -EBUSY after waiting wait_ms. */
+ * abstract Unix socket name (@netfaultd, a listening stream socket) exists per namespace and the
+ * kernel releases it when the last holder exits; the guardian inherits it. Anyone can bind an
+ * abstract name, so a holder is believed only when SO_PEERCRED says it is root or our uid.
+ * Returns the fd (accept and close what connects to it), -EBUSY after waiting wait_ms for a
+ * netfaultd holder, -ENOLCK (logged) when an impostor holds the name: start without the lock. */
 int nf_netns_lock(int wait_ms);
 
 int nf_journal_put(struct nf_journal *j, const char *id, const char *state, unsigned slot, int64_t created_ms,

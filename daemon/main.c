@@ -2,13 +2,15 @@
  *   config → log → journal (lock) → registry (netlink, capability probe) → reconciliation
  *   (sweep, resume) → guardian → API → loop
  * and in reverse on SIGTERM/SIGINT, which arrive as loop events: the API stops, every fault is
- * reverted, the guardian is released, the lock is dropped. */
+ * reverted, the guardian is released, the lock is dropped. SIGHUP reloads what can be reloaded
+ * (daemon/reload.h); SIGUSR1, SIGUSR2 and SIGALRM are logged and otherwise ignored, never fatal. */
 #include <errno.h>
 #include <event2/event.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "api/http.h"
@@ -17,7 +19,9 @@
 #include "daemon/guardian.h"
 #include "daemon/journal.h"
 #include "daemon/log.h"
+#include "daemon/privs.h"
 #include "daemon/registry.h"
+#include "daemon/reload.h"
 #include "daemon/resolver.h"
 
 #define LOCK_WAIT_MS 5000
@@ -26,6 +30,64 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
         (void)what;
         nf_log(NF_LOG_INFO, "daemon.signal", "%s received: reverting every fault and exiting", strsignal((int)sig));
         event_base_loopbreak(arg);
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg) {
+        (void)sig;
+        (void)what;
+        (void)arg;
+        nf_log(NF_LOG_INFO, "daemon.signal", "SIGHUP received: reloading");
+        nf_reload_all();
+}
+
+static void on_ignored(evutil_socket_t sig, short what, void *arg) {
+        (void)what;
+        (void)arg;
+        nf_log(NF_LOG_INFO, "daemon.signal", "%s received: ignored (SIGHUP reloads, SIGTERM stops)", strsignal((int)sig));
+}
+
+struct aws_reload {
+        struct nf_aws_ranges *aws;
+        const char *path;
+};
+
+/* The ip-ranges file, loaded beside the one in use and swapped in only when it is whole. The
+ * region the daemon found at start (environment, ECS metadata) stays. */
+static int reload_aws(void *arg, char *summary, size_t slen, char *why, size_t wlen) {
+        struct aws_reload *a = arg;
+        struct nf_aws_ranges fresh;
+        if (!a->path[0]) {
+                snprintf(summary, slen, "none configured (--aws-ip-ranges)");
+                return 1;
+        }
+        if (nf_aws_ranges_load(&fresh, a->path, why, wlen) < 0) {
+                snprintf(summary, slen, "%zu prefixes, syncToken %s", a->aws->n, a->aws->sync_token);
+                return -1;
+        }
+        memcpy(fresh.default_region, a->aws->default_region, sizeof(fresh.default_region));
+        memcpy(fresh.region_source, a->aws->region_source, sizeof(fresh.region_source));
+        nf_aws_ranges_free(a->aws);
+        *a->aws = fresh;
+        snprintf(summary, slen, "%zu prefixes from %s (syncToken %s, createDate %s)", fresh.n, fresh.path, fresh.sync_token,
+                 fresh.create_date);
+        return 0;
+}
+
+static int reload_resolv(void *arg, char *summary, size_t slen, char *why, size_t wlen) {
+        struct nf_resolver *r = arg;
+        int rc = nf_resolver_reload(r, "/etc/resolv.conf", why, wlen);
+        snprintf(summary, slen, "nameservers %s", r->servers[0] ? r->servers : "none");
+        return rc < 0 ? -1 : 0;
+}
+
+/* Whoever connects to the namespace lock learns our credentials from the kernel at connect time
+ * (another netfaultd checking who holds it); the connection itself is not needed. */
+static void on_lock_probe(evutil_socket_t fd, short what, void *arg) {
+        (void)what;
+        (void)arg;
+        int c;
+        while ((c = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+                close(c);
 }
 
 static void log_capabilities(const struct nf_caps *c) {
@@ -45,7 +107,8 @@ int main(int argc, char **argv) {
         struct nf_resolver resolver;
         struct nf_aws_ranges aws;
         struct event_base *base = NULL;
-        struct event *sigterm = NULL, *sigint = NULL;
+        struct event *sigterm = NULL, *sigint = NULL, *lockprobe = NULL, *sighup = NULL, *sigother[3] = {NULL};
+        static const int other_signals[3] = {SIGUSR1, SIGUSR2, SIGALRM};
         char err[512];
         int code, r, exit_code = NF_EXIT_OK;
 
@@ -53,6 +116,11 @@ int main(int argc, char **argv) {
                 return code;
         nf_log_setup(cfg.log_format, cfg.log_level);
         signal(SIGPIPE, SIG_IGN);
+        /* Until the loop handles them: a stray signal during start-up must not kill us with the
+         * namespace half swept. */
+        signal(SIGHUP, SIG_IGN);
+        for (int i = 0; i < 3; i++)
+                signal(other_signals[i], SIG_IGN);
 
         /* As a container's PID 1, a child guardian would die with us: PID 1 becomes the guardian
          * and the daemon runs in a child of it. */
@@ -61,7 +129,7 @@ int main(int argc, char **argv) {
                 nf_log(NF_LOG_WARN, "guardian.start_failed", "cannot fork the daemon from PID 1; running unguarded");
 
         int nslock = nf_netns_lock(LOCK_WAIT_MS);
-        if (nslock < 0) {
+        if (nslock < 0 && nslock != -ENOLCK) {
                 nf_log(NF_LOG_ERROR, "daemon.start_failed", "%s",
                        nslock == -EBUSY ? "another netfaultd runs in this network namespace"
                                         : "cannot take the network-namespace lock");
@@ -69,7 +137,7 @@ int main(int argc, char **argv) {
         }
         if ((r = nf_journal_open(&journal, cfg.state_dir, LOCK_WAIT_MS, err, sizeof(err))) < 0) {
                 nf_log(NF_LOG_ERROR, "daemon.start_failed", "%s", err);
-                return r == -EBUSY ? NF_EXIT_TEMPFAIL : r == -EACCES || r == -EPERM ? NF_EXIT_NOPERM : NF_EXIT_OSERR;
+                return r == -EBUSY ? NF_EXIT_TEMPFAIL : NF_EXIT_STATEDIR;
         }
         base = event_base_new();
         if (!base) {
@@ -83,6 +151,8 @@ int main(int argc, char **argv) {
                 nf_journal_close(&journal);
                 return NF_EXIT_USAGE;
         }
+        if (nslock >= 0 && (lockprobe = event_new(base, nslock, EV_READ | EV_PERSIST, on_lock_probe, NULL)))
+                event_add(lockprobe, NULL);
         nf_aws_region_from_ecs(&aws, 2000);
         if (cfg.aws_ip_ranges[0])
                 nf_log(NF_LOG_INFO, "aws.ranges", "%zu prefixes from %s (syncToken %s, createDate %s), default region %s", aws.n,
@@ -112,11 +182,16 @@ int main(int argc, char **argv) {
 
         if (pid1)
                 guardian = (struct nf_guardian){.pid = -1, .fd = -1}; /* our parent is the guardian */
-        else if ((r = nf_guardian_start(&guardian, &journal)) < 0)
+        else if ((r = nf_guardian_start(&guardian, &journal, nslock)) < 0) {
                 nf_log(NF_LOG_WARN, "guardian.start_failed", "%s: faults will not be reverted if netfaultd is killed",
                        strerror(-r));
-        else
+                snprintf(reg.degraded, sizeof(reg.degraded), "no guardian (%s): faults would not be reverted if netfaultd died",
+                         strerror(-r));
+        } else {
                 nf_log(NF_LOG_INFO, "guardian.started", "pid %d watches netfaultd", (int)guardian.pid);
+                if (nf_guardian_watch(&guardian, base, reg.degraded, sizeof(reg.degraded)) < 0)
+                        nf_log(NF_LOG_WARN, "guardian.watch", "cannot watch the guardian: its death would go unnoticed");
+        }
 
         if (nf_api_start(&api, base, &reg, &cfg, err, sizeof(err)) < 0) {
                 nf_log(NF_LOG_ERROR, "daemon.start_failed", "%s", err);
@@ -127,6 +202,18 @@ int main(int argc, char **argv) {
         sigint = evsignal_new(base, SIGINT, on_signal, base);
         evsignal_add(sigterm, NULL);
         evsignal_add(sigint, NULL);
+        struct aws_reload aws_reload = {.aws = &aws, .path = cfg.aws_ip_ranges};
+        nf_reload_register("aws_ip_ranges", reload_aws, &aws_reload);
+        if (resolver.dns)
+                nf_reload_register("resolv.conf", reload_resolv, &resolver);
+        if ((sighup = evsignal_new(base, SIGHUP, on_hup, NULL)))
+                evsignal_add(sighup, NULL);
+        for (int i = 0; i < 3; i++)
+                if ((sigother[i] = evsignal_new(base, other_signals[i], on_ignored, NULL)))
+                        evsignal_add(sigother[i], NULL);
+        /* Start-up is complete: we listen, the namespace is reconciled, the guardian runs. From
+         * here on only CAP_NET_ADMIN is needed (and kept); no-new-privileges. */
+        nf_keep_only_net_admin("daemon.privileges");
         nf_log(NF_LOG_INFO, "daemon.started", "netfaultd %s listening on %s (%s), state in %s", NETFAULTD_VERSION,
                cfg.listen, reg.caps.kernel, cfg.state_dir);
 
@@ -148,8 +235,17 @@ out_base:
                 event_free(sigterm);
         if (sigint)
                 event_free(sigint);
+        if (lockprobe)
+                event_free(lockprobe);
+        if (sighup)
+                event_free(sighup);
+        for (int i = 0; i < 3; i++)
+                if (sigother[i])
+                        event_free(sigother[i]);
+        nf_reload_reset();
         event_base_free(base);
         nf_journal_close(&journal);
-        close(nslock);
+        if (nslock >= 0)
+                close(nslock);
         return exit_code;
 }

@@ -362,8 +362,14 @@ static int commit(struct nf_registry *r, struct nf_fault *f, int64_t created_ms,
         f->expires_ms = expires_ms ? expires_ms : f->created_ms + (int64_t)f->spec.duration_s * 1000;
         /* Intent first: if we die while the kernel changes, the journal knows what was ours. One
          * write per fault (a record of 10,000 targets is not cheap to render twice); the sweep
-         * treats a record the same whether or not the apply finished. */
-        journal_fault(r, f, "active");
+         * treats a record the same whether or not the apply finished. No record, no apply: a fault
+         * we could not journal could outlive a crash unnoticed, so it is refused. */
+        if ((rc = journal_fault(r, f, "active")) < 0) {
+                nf_journal_drop(r->journal, f->id); /* in case only the directory's sync failed */
+                return nf_fail(e, 503, "journal_unavailable", NULL,
+                               "the fault's record cannot be written to the journal in %s: %s; nothing was applied",
+                               r->journal->dir, strerror(-rc));
+        }
         rc = nf_apply(&r->applier, &f->plan, &ae);
         if (rc < 0) {
                 int http = rc == -EBUSY || rc == -EEXIST ? 409 : rc == -EPERM ? 403 : 500;
@@ -624,6 +630,13 @@ static void extend_fault(struct nf_registry *r, struct nf_fault *f, const struct
         if (nf_plan_extend(&f->plan, &f->spec, fresh, kept, &first) < 0)
                 goto out;
         size_t added = f->plan.n_keys - first;
+        /* The journal first, as for a new fault: filters the record does not list are never
+         * added (the plan's extra keys are never applied; reverting tolerates missing objects). */
+        if (journal_fault(r, f, "active") < 0) {
+                nf_log(NF_LOG_WARN, "fault.extend_failed", "%s: new addresses not applied: the journal cannot be written",
+                       f->id);
+                goto out;
+        }
         if (nf_apply_extend(&r->applier, &f->plan, first, &ae) < 0) {
                 nf_log(NF_LOG_WARN, "fault.extend_failed", "%s: %s%s%s", f->id, ae.message, ae.extack[0] ? ": " : "", ae.extack);
                 goto out;
@@ -639,7 +652,6 @@ static void extend_fault(struct nf_registry *r, struct nf_fault *f, const struct
         for (size_t i = 0; i < kept; i++)
                 nf_log(NF_LOG_INFO, "fault.address_added", "%s now also matches %s", f->id,
                        nf_prefix_format(&fresh[i], buf, sizeof(buf)));
-        journal_fault(r, f, "active");
 out:
         free(ex);
         free(cand);

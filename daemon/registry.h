@@ -88,6 +88,7 @@ struct nf_registry {
         struct nf_aws_ranges *aws;
         bool slot_used[NF_MAX_SLOTS];
         uint32_t next_action; /* rotates the shared action indexes, see fresh_action_indexes() */
+        char degraded[256];   /* why the daemon is not fully protecting, "" when it is (/healthz) */
 };
 
 int nf_registry_init(struct nf_registry *r, struct event_base *base, const struct nf_registry_limits *lim,

@@ -31,6 +31,26 @@ static void lookup_complete(struct nf_lookup *l) {
         l->done(l, l->arg);
 }
 
+/* The nameserver lines of a resolv.conf file: as text, and as prefixes. -errno if unreadable. */
+static int read_servers(const char *path, char *servers, size_t len, struct nf_prefix *prefixes, size_t *n) {
+        FILE *f = fopen(path, "re");
+        char line[256];
+        if (!f)
+                return -errno;
+        *n = 0;
+        servers[0] = '\0';
+        while (fgets(line, sizeof(line), f)) {
+                char addr[64];
+                struct nf_prefix p;
+                if (sscanf(line, " nameserver %63s", addr) == 1 && nf_prefix_parse(addr, &p) == 0 && *n < 8) {
+                        prefixes[(*n)++] = p;
+                        snprintf(servers + strlen(servers), len - strlen(servers), "%s%s", servers[0] ? " " : "", addr);
+                }
+        }
+        fclose(f);
+        return 0;
+}
+
 int nf_resolver_init(struct nf_resolver *r, struct event_base *base, uint32_t min_ttl_s, uint32_t max_ttl_s) {
         *r = (struct nf_resolver){.min_ttl_s = min_ttl_s, .max_ttl_s = max_ttl_s};
         r->dns = evdns_base_new(base, 0);
@@ -43,21 +63,52 @@ int nf_resolver_init(struct nf_resolver *r, struct event_base *base, uint32_t mi
         evdns_base_set_option(r->dns, "attempts:", "2");
         /* Remember the nameservers: a fault that uses hostnames must not cut off their resolution. */
         int n = evdns_base_count_nameservers(r->dns);
-        FILE *f = fopen("/etc/resolv.conf", "r");
-        char line[256];
-        while (f && fgets(line, sizeof(line), f)) {
-                char addr[64];
-                struct nf_prefix p;
-                if (sscanf(line, " nameserver %63s", addr) == 1 && nf_prefix_parse(addr, &p) == 0 &&
-                    r->n_server_prefixes < sizeof(r->server_prefixes) / sizeof(*r->server_prefixes)) {
-                        r->server_prefixes[r->n_server_prefixes++] = p;
-                        snprintf(r->servers + strlen(r->servers), sizeof(r->servers) - strlen(r->servers), "%s%s",
-                                 r->servers[0] ? " " : "", addr);
-                }
-        }
-        if (f)
-                fclose(f);
+        read_servers("/etc/resolv.conf", r->servers, sizeof(r->servers), r->server_prefixes, &r->n_server_prefixes);
         nf_log(NF_LOG_INFO, "dns.config", "%d nameserver(s): %s", n, r->servers[0] ? r->servers : "none");
+        return 0;
+}
+
+int nf_resolver_reload(struct nf_resolver *r, const char *path, char *why, size_t why_len) {
+        char servers[sizeof(r->servers)];
+        struct nf_prefix prefixes[8];
+        size_t n = 0;
+        int rc;
+        if (!r->dns) {
+                snprintf(why, why_len, "no resolver");
+                return -1;
+        }
+        /* Checked before the running resolver is touched: a file without a usable nameserver
+         * would leave every hostname unresolvable. */
+        if ((rc = read_servers(path, servers, sizeof(servers), prefixes, &n)) < 0) {
+                snprintf(why, why_len, "cannot read %s: %s", path, strerror(-rc));
+                return -1;
+        }
+        if (n == 0) {
+                snprintf(why, why_len, "%s lists no nameserver address", path);
+                return -1;
+        }
+        evdns_base_clear_nameservers_and_suspend(r->dns);
+        rc = evdns_base_resolv_conf_parse(r->dns, DNS_OPTION_NAMESERVERS | DNS_OPTION_SEARCH | DNS_OPTION_MISC, path);
+        if (rc != 0 || evdns_base_count_nameservers(r->dns) == 0) {
+                /* Back to what we had. */
+                for (size_t i = 0; i < r->n_server_prefixes; i++) {
+                        char buf[NF_PREFIX_STRLEN];
+                        char *slash = NULL;
+                        nf_prefix_format(&r->server_prefixes[i], buf, sizeof(buf));
+                        if ((slash = strchr(buf, '/')))
+                                *slash = '\0';
+                        evdns_base_nameserver_ip_add(r->dns, buf);
+                }
+                evdns_base_resume(r->dns);
+                snprintf(why, why_len, "libevent cannot use %s (evdns error %d)", path, rc);
+                return -1;
+        }
+        evdns_base_set_option(r->dns, "timeout:", "2");
+        evdns_base_set_option(r->dns, "attempts:", "2");
+        evdns_base_resume(r->dns);
+        memcpy(r->servers, servers, sizeof(servers));
+        memcpy(r->server_prefixes, prefixes, sizeof(prefixes));
+        r->n_server_prefixes = n;
         return 0;
 }
 

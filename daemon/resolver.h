@@ -53,6 +53,9 @@ int nf_resolver_init(struct nf_resolver *r, struct event_base *base, uint32_t mi
 /* Frees evdns; every unfinished lookup then completes at once (its done callback runs, with
  * DNS_ERR_SHUTDOWN for the names that had no answer), so that nothing waits or leaks. */
 void nf_resolver_fini(struct nf_resolver *r);
+/* Re-reads the nameservers from path (SIGHUP). A file that cannot be read or lists no nameserver
+ * keeps the current ones: -1 with why filled. */
+int nf_resolver_reload(struct nf_resolver *r, const char *path, char *why, size_t why_len);
 /* Starts A and AAAA queries for every name; done(l, arg) runs once, after the last answer, and
  * then owns l (free it with nf_lookup_free). NULL on allocation failure. */
 struct nf_lookup *nf_lookup_start(struct nf_resolver *r, const char (*names)[NF_TARGET_NAME_LEN], size_t n,
