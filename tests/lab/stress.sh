@@ -1,7 +1,7 @@
 #!/bin/bash
 # stress.sh: the kernel-lockup stress command (issue 9). Not part of the test suite.
 #
-#   stress.sh --build-dir DIR [--cycles N] [--hogs N] [--grace S] [--no-pin]
+#   stress.sh --build-dir DIR [--cycles N] [--hogs N] [--grace S] [--no-pin] [--netfaultd PATH]
 #
 # Boots the lab with the "stress" scenario (scenarios/99-stress.sh: create/delete cycles of three
 # faults, expiry, leases, SIGTERM, SIGKILL with the guardian sweeping, resume, with ping and
@@ -14,7 +14,7 @@
 # kernel's tc static keys: that reproduces qemu TCG's stale-int3 lockup (tests/lab/README.md).
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-build_dir= target=20000 hogs=1 grace=45 pin=1
+build_dir= target=20000 hogs=1 grace=45 pin=1 nfbin=()
 while [ $# -gt 0 ]; do
     case $1 in
         --build-dir) build_dir=$2; shift 2 ;;
@@ -22,6 +22,7 @@ while [ $# -gt 0 ]; do
         --hogs) hogs=$2; shift 2 ;;
         --grace) grace=$2; shift 2 ;;
         --no-pin) pin=0; shift ;;
+        --netfaultd) nfbin=(--netfaultd "$2"); shift 2 ;;
         *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
     esac
 done
@@ -46,7 +47,7 @@ while [ "$done_cycles" -lt "$target" ]; do
     tap=$out/tap-$boots.txt
     left=$((target - done_cycles))
     NETFAULTD_LAB_KERNEL_LOG=$klog NETFAULTD_LAB_APPEND="nf.stress_cycles=$left nf.stress_every=${STRESS_EVERY:-300} nf.pin_keys=$pin ${NETFAULTD_LAB_APPEND:-}" \
-        "$here/run.sh" --build-dir "$build_dir" --scenario stress --timeout 86400 >"$tap" 2>"$out/run-$boots.err" &
+        "$here/run.sh" --build-dir "$build_dir" --scenario stress --timeout 86400 "${nfbin[@]}" >"$tap" 2>"$out/run-$boots.err" &
     run_pid=$!
     trouble=0
     while kill -0 "$run_pid" 2>/dev/null; do

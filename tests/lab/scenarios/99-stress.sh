@@ -10,7 +10,7 @@
 # Every 25th round something else ends the faults instead: expiry (duration_s 1), a lease not
 # renewed, SIGTERM, SIGKILL of the daemon (the guardian sweeps), SIGKILL of both then a new
 # daemon with --on-start=resume (which re-applies and is then deleted).
-# After every 25 rounds, 300 fast cycles of the lifecycle scenario's loop (one fault, tcp ports
+# After every 25 rounds, 1,000 fast cycles of the lifecycle scenario's loop (one fault, tcp ports
 # 80 and 443 toward an IPv4 and an IPv6 range, delay and loss, POST then DELETE all, through one
 # curl process), the loop in which the lockup was first seen.
 # A "cycle" is one fault created and removed: a round is three cycles.
@@ -64,7 +64,7 @@ fast_cycles() { # N x (POST, DELETE all) through one curl process; prints the ba
         i=$((i + 1))
     done
     sed -i '$ d' "$WORK/fast.cfg"
-    t $CURL -s -m 300 -K "$WORK/fast.cfg" -w '%{http_code}\n' >"$WORK/fast.codes" 2>&1
+    t $CURL -s -m 900 -K "$WORK/fast.cfg" -w '%{http_code}\n' >"$WORK/fast.codes" 2>&1
     grep -cv '^20[01]$' "$WORK/fast.codes"
 }
 make3() { for j in 1 2 3; do nf_req POST /v1/faults "$(cat "$WORK/f$j.json")"; [ "$NF_CODE" = 201 ] || echo "POST f$j -> $NF_CODE $NF_BODY"; done; }
@@ -106,9 +106,9 @@ while [ "$cycles" -lt "$target" ]; do
         nf_start --rate-limit 0 || break
         cycles=$((cycles + 3)) ;;
     0)  # the lifecycle scenario's fast loop
-        fast=$(fast_cycles 300)
+        fast=$(fast_cycles 1000)
         [ "$fast" = 0 ] || { bad=$((bad + 1)); echo "fast cycles: $fast bad answers" >>"$WORK/bad"; }
-        cycles=$((cycles + 300))
+        cycles=$((cycles + 1000))
         # then SIGKILL of both, then resume, then delete
         make3 >>"$WORK/bad"
         gp=$(guard_pid)
