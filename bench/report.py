@@ -278,6 +278,20 @@ def main():
     if rows:
         table("API (host, loopback, wrk -t1 -c16, medians of runs)", ["request", "req/s", "p50 ms", "p99 ms", "runs"], rows)
 
+    # ---- exclusions (issue 11, row 3): the old and the new code, measured side by side
+    rows = []
+    for stage, label in (("protected", "protected addresses held by the targets"), ("subtract", "targets minus exclusions"),
+                         ("total", "total (one fault's effective set)")):
+        o, nw = get("exclusions", "old", stage=stage), get("exclusions", "new", stage=stage)
+        if o and nw:
+            derived.setdefault("exclusions", []).append({"stage": stage, "old_ms": o["median"], "new_ms": nw["median"],
+                                                         "old_over_new": div(o["median"], nw["median"])})
+            rows.append([label, fmt(o["median"], 2), fmt(nw["median"], 2), fmt(nw["p99"], 2),
+                         fmt(div(o["median"], nw["median"]), 0) + "x" if div(o["median"], nw["median"]) else "-"])
+    if rows:
+        table("Exclusions: 10,000 random /32 targets minus 10,000 random /32 excludes (host, one core, ms, median of runs)",
+              ["stage", "old", "new", "new p99", "old / new"], rows)
+
     # ---- targets
     targets = []
 

@@ -5,6 +5,7 @@
 #
 # Builds a release netfaultd (meson, DIR default build-bench), then
 #   on the host kernel:   binary size, start-up time to a served /healthz, idle RSS,
+#                         exclusion arithmetic of 10,000 targets minus 10,000 excludes (old vs new),
 #                         API throughput and latency with wrk (GET /healthz, GET /v1/faults);
 #   in the kernel lab:    apply/revert time vs tc -batch and one tc process per rule,
 #   (qemu guest, one boot) untargeted datapath cost of N targets vs a linear u32 chain,
@@ -137,6 +138,13 @@ run_host() {
     kill -TERM "$host_pid"
     while kill -0 "$host_pid" 2>/dev/null; do sleep 0.05; done
     host_pid=
+
+    say "host: exclusion arithmetic, 10,000 targets minus 10,000 excludes, old vs new ($reps runs each)"
+    if cc -O2 -D_GNU_SOURCE -I"$repo" -o "$work/exclbench" "$bench/tools/exclbench.c" "$repo/netem/cidr.c"; then
+        "$work/exclbench" "$reps" >>"$raw" || say "WARNING: exclbench failed (old and new disagree?)"
+    else
+        say "WARNING: cannot build bench/tools/exclbench.c"
+    fi
 
     say "host: API with wrk (${wrk_reps}x ${wrk_secs} s per path, 1 thread, 16 connections, loopback)"
     rm -rf "$work/state-api"

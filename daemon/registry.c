@@ -193,18 +193,13 @@ static int effective_set(struct nf_registry *r, struct nf_fault *f, struct nf_er
         if (f->n_learned)
                 memcpy(all + s.n_targets, f->learned, f->n_learned * sizeof(*all));
         nf_prefix_set_normalize(all, &n_all);
-        /* Which protected addresses did the targets hold? (shown in the fault) */
-        for (size_t i = 0; !s.allow_control_plane && i < n_ex; i++) {
-                bool user = false;
-                for (size_t k = 0; k < s.n_exclude; k++)
-                        user |= nf_prefix_contains(&s.exclude[k], &ex[i]);
-                for (size_t t = 0; !user && t < n_all; t++)
-                        if (nf_prefix_overlaps(&ex[i], &all[t]) &&
-                            f->n_protected_hit < sizeof(f->protected_hit) / sizeof(*f->protected_hit)) {
-                                f->protected_hit[f->n_protected_hit++] = ex[i];
-                                break;
-                        }
-        }
+        /* Which protected addresses did the targets hold? (shown in the fault) Binary searches in
+         * the normalised sets: a scan of every pair was O(excludes x targets), seconds on the
+         * event loop for 10,000 of each. */
+        for (size_t i = 0; !s.allow_control_plane && i < n_ex; i++)
+                if (!nf_prefix_set_covers(s.exclude, s.n_exclude, &ex[i]) && nf_prefix_set_overlaps(all, n_all, &ex[i]) &&
+                    f->n_protected_hit < sizeof(f->protected_hit) / sizeof(*f->protected_hit))
+                        f->protected_hit[f->n_protected_hit++] = ex[i];
         s.targets = all;
         s.n_targets = n_all;
         s.exclude = ex;

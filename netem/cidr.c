@@ -165,57 +165,81 @@ static int emit(struct subtract_ctx *c, const struct nf_prefix *p) {
         return 0;
 }
 
-/* Emits p minus excl[lo..hi), where excl is sorted and disjoint. */
-static int subtract_one(struct subtract_ctx *c, const struct nf_prefix *p, const struct nf_prefix *excl, size_t lo,
-                        size_t hi) {
-        /* Narrow to the excludes that overlap p. */
-        while (lo < hi && !(excl[lo].family == p->family && nf_prefix_last(&excl[lo]) >= nf_prefix_first(p)))
-                lo++;
-        while (hi > lo && !(excl[hi - 1].family == p->family && nf_prefix_first(&excl[hi - 1]) <= nf_prefix_last(p)))
-                hi--;
-        if (lo >= hi)
-                return emit(c, p);
-        for (size_t i = lo; i < hi; i++)
-                if (nf_prefix_contains(&excl[i], p))
+/* Number of trailing zero bits of a 128-bit value (128 for 0). */
+static unsigned ctz128(nf_u128 v) {
+        uint64_t lo = (uint64_t)v, hi = (uint64_t)(v >> 64);
+        if (lo)
+                return (unsigned)__builtin_ctzll(lo);
+        if (hi)
+                return 64 + (unsigned)__builtin_ctzll(hi);
+        return 128;
+}
+
+/* floor(log2(v)) for v > 0. */
+static unsigned log2_128(nf_u128 v) {
+        uint64_t hi = (uint64_t)(v >> 64);
+        if (hi)
+                return 127 - (unsigned)__builtin_clzll(hi);
+        return 63 - (unsigned)__builtin_clzll((uint64_t)v);
+}
+
+/* Emits the minimal list of prefixes covering the address range [a, b] (a <= b) of one family,
+ * in address order: from a, always the largest aligned block that still fits. */
+static int emit_range(struct subtract_ctx *c, int family, nf_u128 a, nf_u128 b) {
+        unsigned bits = nf_family_bits(family);
+        for (;;) {
+                unsigned k = ctz128(a);
+                nf_u128 span = b - a; /* size - 1: never overflows, even for the whole space */
+                if (k > bits)
+                        k = bits;
+                if (span != ~(nf_u128)0 && k > log2_128(span + 1))
+                        k = log2_128(span + 1);
+                struct nf_prefix p = {.addr = a, .family = (uint8_t)family, .len = (uint8_t)(bits - k)};
+                int r = emit(c, &p);
+                if (r < 0)
+                        return r;
+                nf_u128 last = a | host_mask(family, bits - k);
+                if (last >= b)
                         return 0;
-        /* Some exclude lies strictly inside p: split p in two halves and recurse. */
-        struct nf_prefix left = *p, right = *p;
-        unsigned host = nf_family_bits(p->family) - p->len - 1;
-        left.len = right.len = (uint8_t)(p->len + 1);
-        right.addr = p->addr | (((nf_u128)1) << host);
-        int r = subtract_one(c, &left, excl, lo, hi);
-        if (r < 0)
-                return r;
-        return subtract_one(c, &right, excl, lo, hi);
-}
-
-static size_t lower_bound(const struct nf_prefix *excl, size_t ne, const struct nf_prefix *p) {
-        size_t lo = 0, hi = ne;
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                const struct nf_prefix *e = &excl[mid];
-                bool before = e->family < p->family ||
-                              (e->family == p->family && nf_prefix_last(e) < nf_prefix_first(p));
-                if (before)
-                        lo = mid + 1;
-                else
-                        hi = mid;
+                a = last + 1;
         }
-        return lo;
 }
 
+/* Whether exclude e lies wholly before target t in the (family, address) order. */
+static bool before(const struct nf_prefix *e, const struct nf_prefix *t) {
+        return e->family < t->family || (e->family == t->family && nf_prefix_last(e) < nf_prefix_first(t));
+}
+
+/* One sweep over both sorted, disjoint lists: for each target, the gaps between the excludes that
+ * overlap it become prefixes. An exclude is passed over at most once per target it overlaps, and
+ * it overlaps several targets only when it extends past their ends, at most one per target: the
+ * work is O(targets + excludes + pieces x address bits), whatever the shapes (the recursive split
+ * this replaced rescanned its excludes at every level). The pieces are exactly those of the
+ * recursive split: the minimal prefixes of each gap, in address order. */
 int nf_prefix_set_subtract(const struct nf_prefix *targets, size_t nt, const struct nf_prefix *excl, size_t ne,
                            size_t max_out, struct nf_prefix **out, size_t *out_n) {
         struct subtract_ctx c = {.max = max_out};
+        size_t j = 0;
         int r = 0;
         for (size_t i = 0; i < nt; i++) {
-                size_t lo = lower_bound(excl, ne, &targets[i]);
-                size_t hi = lo;
-                while (hi < ne && excl[hi].family == targets[i].family &&
-                       nf_prefix_first(&excl[hi]) <= nf_prefix_last(&targets[i]))
-                        hi++;
-                r = subtract_one(&c, &targets[i], excl, lo, hi);
-                if (r < 0)
+                const struct nf_prefix *t = &targets[i];
+                nf_u128 cur = nf_prefix_first(t), end = nf_prefix_last(t);
+                bool covered = false;
+                /* Targets ascend, so excludes before this one are before every later one too. */
+                while (j < ne && before(&excl[j], t))
+                        j++;
+                for (size_t k = j; k < ne && excl[k].family == t->family && nf_prefix_first(&excl[k]) <= end; k++) {
+                        nf_u128 ef = nf_prefix_first(&excl[k]), el = nf_prefix_last(&excl[k]);
+                        if (ef > cur && (r = emit_range(&c, t->family, cur, ef - 1)) < 0)
+                                goto fail;
+                        if (el >= end) {
+                                covered = true;
+                                break;
+                        }
+                        if (el + 1 > cur)
+                                cur = el + 1;
+                }
+                if (!covered && (r = emit_range(&c, t->family, cur, end)) < 0)
                         goto fail;
         }
         *out = c.out;
@@ -224,6 +248,32 @@ int nf_prefix_set_subtract(const struct nf_prefix *targets, size_t nt, const str
 fail:
         free(c.out);
         return r;
+}
+
+/* Index of the first entry of a sorted set that comes after p in the (family, address) order. */
+static size_t upper_index(const struct nf_prefix *v, size_t n, const struct nf_prefix *p) {
+        size_t lo = 0, hi = n;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (v[mid].family < p->family || (v[mid].family == p->family && v[mid].addr <= p->addr))
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}
+
+bool nf_prefix_set_covers(const struct nf_prefix *v, size_t n, const struct nf_prefix *p) {
+        /* Disjoint and sorted: only the last entry starting at or before p can contain it. */
+        size_t i = upper_index(v, n, p);
+        return i > 0 && nf_prefix_contains(&v[i - 1], p);
+}
+
+bool nf_prefix_set_overlaps(const struct nf_prefix *v, size_t n, const struct nf_prefix *p) {
+        /* Either the last entry starting at or before p reaches into it, or the first one
+         * starting after p's first address starts inside it. */
+        size_t i = upper_index(v, n, p);
+        return (i > 0 && nf_prefix_overlaps(&v[i - 1], p)) || (i < n && nf_prefix_overlaps(&v[i], p));
 }
 
 bool nf_prefix_sets_intersect(const struct nf_prefix *a, size_t na, const struct nf_prefix *b, size_t nb, size_t *ia,

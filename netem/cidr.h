@@ -34,10 +34,16 @@ bool nf_prefix_contains(const struct nf_prefix *outer, const struct nf_prefix *i
 /* Sorts by (family, first address) and drops entries contained in another: the result is a
  * sorted set of disjoint prefixes. */
 void nf_prefix_set_normalize(struct nf_prefix *v, size_t *n);
-/* Targets minus excludes, both normalised; the result is normalised and newly allocated.
- * Fails with -E2BIG when it would exceed max_out prefixes, -ENOMEM on allocation failure. */
+/* Targets minus excludes, both normalised; the result is normalised and newly allocated: per
+ * target, the minimal prefixes covering what the excludes leave of it, in address order.
+ * O(targets + excludes + pieces), a single sweep. Fails with -E2BIG when it would exceed max_out
+ * prefixes, -ENOMEM on allocation failure. */
 int nf_prefix_set_subtract(const struct nf_prefix *targets, size_t nt, const struct nf_prefix *excl,
                            size_t ne, size_t max_out, struct nf_prefix **out, size_t *out_n);
 /* Whether two normalised sets share any address; if so ia and ib index a witness pair. O(n+m). */
 bool nf_prefix_sets_intersect(const struct nf_prefix *a, size_t na, const struct nf_prefix *b, size_t nb,
                               size_t *ia, size_t *ib);
+/* Whether one prefix of the normalised set v contains p / shares an address with p. O(log n):
+ * what lets a request check thousands of prefixes against thousands without O(n x m) work. */
+bool nf_prefix_set_covers(const struct nf_prefix *v, size_t n, const struct nf_prefix *p);
+bool nf_prefix_set_overlaps(const struct nf_prefix *v, size_t n, const struct nf_prefix *p);
