@@ -22,6 +22,7 @@ struct nf_api {
         struct nf_registry *reg;
         const struct nf_config *cfg;
         char unix_path[256];
+        uint16_t port; /* the TCP port bound (read back, for --listen HOST:0), 0 for unix: */
         struct nf_rate_bucket buckets[NF_RATE_BUCKETS];
 };
 

@@ -30,8 +30,8 @@ static void usage(FILE *f) {
                 "  -h, --help             this text\n"
                 "  -V, --version          the version\n\n"
                 "Exit codes: 0 stopped cleanly (every fault reverted), 64 bad usage, 69 netlink unavailable,\n"
-                "70 internal error, 71 cannot listen, 75 another netfaultd holds --state-dir, 77 not permitted (needs\n"
-                "CAP_NET_ADMIN).\n",
+                "70 internal error, 71 cannot listen, 73 cannot create or use --state-dir, 75 another netfaultd holds\n"
+                "--state-dir, 77 not permitted (needs CAP_NET_ADMIN).\n",
                 NF_MAX_SLOTS);
 }
 
@@ -187,6 +187,15 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
         }
         if (c->dns_min_ttl_s > c->dns_max_ttl_s) {
                 fprintf(stderr, "netfaultd: --dns-min-ttl %u is above --dns-max-ttl %u\n", c->dns_min_ttl_s, c->dns_max_ttl_s);
+                return -1;
+        }
+        /* --listen HOST:0 binds a port chosen at start-up, after resumed faults were applied
+         * without the API-port guard; with resume, the port must be known beforehand. */
+        const char *colon = strrchr(c->listen, ':');
+        if (c->resume && strncmp(c->listen, "unix:", 5) != 0 && colon && colon[1] &&
+            strspn(colon + 1, "0") == strlen(colon + 1)) {
+                fprintf(stderr, "netfaultd: --listen %s: port 0 (any free port) cannot be used with --on-start resume\n",
+                        c->listen);
                 return -1;
         }
         if (c->default_duration_s > c->max_duration_s)

@@ -11,6 +11,7 @@
 #define NF_EXIT_UNAVAILABLE 69 /* the kernel's netlink interface could not be opened */
 #define NF_EXIT_SOFTWARE 70    /* internal error */
 #define NF_EXIT_OSERR 71       /* could not listen */
+#define NF_EXIT_CANTCREAT 73   /* --state-dir cannot be created or used */
 #define NF_EXIT_TEMPFAIL 75    /* another netfaultd holds the state directory */
 #define NF_EXIT_NOPERM 77      /* lacks CAP_NET_ADMIN */
 
