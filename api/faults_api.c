@@ -10,6 +10,7 @@
 #include "api/fault_json.h"
 #include "api/http.h"
 #include "api/validate.h"
+#include "daemon/clock.h"
 #include "daemon/log.h"
 #include "daemon/memory.h"
 
@@ -23,16 +24,12 @@ static bool is_json(struct evhttp_request *req) {
         return n == strlen("application/json") && strncasecmp(ct, "application/json", n) == 0;
 }
 
-static bool query_flag(struct evhttp_request *req, const char *name) {
-        struct evkeyvalq q;
-        const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req)), *v;
-        bool on = false;
-        if (!query || evhttp_parse_query_str(query, &q) < 0)
-                return false;
-        v = evhttp_find_header(&q, name);
-        on = v && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
-        evhttp_clear_headers(&q);
-        return on;
+/* The route checked the query already (request_ok in http.c); this reads dry_run from it. */
+static bool dry_run_asked(struct evhttp_request *req) {
+        struct nf_query q;
+        struct nf_err e;
+        return nf_query_parse(evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req)), NF_QUERY_DRY_RUN, &q, &e) == 0 &&
+               q.dry_run;
 }
 
 /* A POST waiting for its hostnames to resolve. */
@@ -69,7 +66,13 @@ static void finish(struct pending *p, struct nf_err *e) {
         } else if (e) {
                 nf_api_reply_error(p->req, e);
         } else if (p->dry_run) {
-                /* Validated, resolved and planned; nothing was changed. */
+                /* Validated, resolved and planned; nothing was changed. The times are those the
+                 * fault would have if it were created now. */
+                int64_t now = nf_now_realtime_ms();
+                f->created_ms = now;
+                f->expires_ms = now + (int64_t)f->spec.duration_s * 1000;
+                if (f->spec.lease_s)
+                        f->lease_expires_ms = now + (int64_t)f->spec.lease_s * 1000;
                 cJSON *o = nf_fault_to_json(f, "planned", NULL);
                 int missing = nf_caps_missing(&p->api->reg->caps, &f->spec);
                 cJSON_AddBoolToObject(o, "kernel_supports", missing < 0);
@@ -118,13 +121,9 @@ static void create_fault(struct nf_api *api, struct evhttp_request *req) {
                 return nf_api_reply_error(req, &e);
         }
         const char *body = (const char *)evbuffer_pullup(in, -1);
-        root = cJSON_ParseWithLength(body ? body : "", len);
-        if (!root) {
-                const char *at = cJSON_GetErrorPtr();
-                size_t off = at && body && at >= body && at <= body + len ? (size_t)(at - body) : 0;
-                nf_fail(&e, 400, "invalid_json", NULL, "the body is not valid JSON (near byte %zu)", off);
+        root = nf_json_parse_strict(body ? body : "", body ? len : 0, &e);
+        if (!root)
                 return nf_api_reply_error(req, &e);
-        }
         int r = nf_validate_fault(root, &lim, &spec, &e);
         cJSON_Delete(root);
         if (r < 0)
@@ -135,7 +134,7 @@ static void create_fault(struct nf_api *api, struct evhttp_request *req) {
                 nf_fail(&e, 500, "internal", NULL, "out of memory");
                 return nf_api_reply_error(req, &e);
         }
-        *p = (struct pending){.api = api, .req = req, .spec = spec, .dry_run = query_flag(req, "dry_run")};
+        *p = (struct pending){.api = api, .req = req, .spec = spec, .dry_run = dry_run_asked(req)};
         if (nf_registry_expand_aws(api->reg, &p->spec, &p->init, &e) < 0)
                 return finish(p, &e);
         char names[NF_MAX_TARGET_NAMES][NF_TARGET_NAME_LEN];

@@ -32,6 +32,7 @@ struct nf_api {
         char unix_path[256];
         dev_t unix_dev; /* the socket file we created, removed on exit only if still ours */
         ino_t unix_ino;
+        uint16_t port; /* the TCP port bound (read back, for --listen HOST:0), 0 for unix: */
         struct nf_rate_bucket buckets[NF_RATE_BUCKETS];
         struct nf_rate_bucket global; /* every client's changing requests together */
         /* Connections, in the order they last made progress (oldest first). */

@@ -210,6 +210,15 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
         /* Rotating client addresses must not multiply the per-client limit without bound. */
         if (c->rate_limit_global == UINT32_MAX)
                 c->rate_limit_global = c->rate_limit > 200000 ? 1000000 : 5 * c->rate_limit;
+        /* --listen HOST:0 binds a port chosen at start-up, after resumed faults were applied
+         * without the API-port guard; with resume, the port must be known beforehand. */
+        const char *colon = strrchr(c->listen, ':');
+        if (c->resume && strncmp(c->listen, "unix:", 5) != 0 && colon && colon[1] &&
+            strspn(colon + 1, "0") == strlen(colon + 1)) {
+                fprintf(stderr, "netfaultd: --listen %s: port 0 (any free port) cannot be used with --on-start resume\n",
+                        c->listen);
+                return -1;
+        }
         if (c->default_duration_s > c->max_duration_s)
                 c->default_duration_s = c->max_duration_s;
         return 0;

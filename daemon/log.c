@@ -1,6 +1,7 @@
 #include "daemon/log.h"
 
 #include <cjson/cJSON.h>
+#include <event2/event.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,9 +11,20 @@
 static enum nf_log_format format = NF_LOG_TEXT;
 static enum nf_log_level min_level = NF_LOG_INFO;
 
+/* libevent's own messages ("[warn] Error from accept() call: ...") would go to stderr in its
+ * format, whatever --log-format says: they come through here as event "libevent". */
+static void from_libevent(int severity, const char *msg) {
+        enum nf_log_level l = severity == EVENT_LOG_DEBUG ? NF_LOG_DEBUG
+                              : severity == EVENT_LOG_MSG ? NF_LOG_INFO
+                              : severity == EVENT_LOG_WARN ? NF_LOG_WARN
+                                                           : NF_LOG_ERROR;
+        nf_log(l, "libevent", "%s", msg);
+}
+
 void nf_log_setup(enum nf_log_format f, enum nf_log_level min) {
         format = f;
         min_level = min;
+        event_set_log_callback(from_libevent);
 }
 
 void nf_log(enum nf_log_level level, const char *event, const char *fmt, ...) {

@@ -198,10 +198,19 @@ int main(int argc, char **argv) {
                 exit_code = NF_EXIT_OSERR;
                 goto out_api;
         }
+        /* With --listen HOST:0 the port is known only now; nothing was applied since start-up
+         * (resume is refused with port 0), so the guard covers every fault from the first. */
+        reg.api_port = reg.applier.guard_port = api.port;
         sigterm = evsignal_new(base, SIGTERM, on_signal, base);
         sigint = evsignal_new(base, SIGINT, on_signal, base);
         evsignal_add(sigterm, NULL);
         evsignal_add(sigint, NULL);
+        char where[300]; /* the address bound: HOST:0 logs the port it got */
+        if (api.port)
+                snprintf(where, sizeof(where), "%.*s:%u", (int)(strrchr(cfg.listen, ':') - cfg.listen), cfg.listen,
+                         api.port);
+        else
+                snprintf(where, sizeof(where), "%s", cfg.listen);
         struct aws_reload aws_reload = {.aws = &aws, .path = cfg.aws_ip_ranges};
         nf_reload_register("aws_ip_ranges", reload_aws, &aws_reload);
         if (resolver.dns)
@@ -215,7 +224,7 @@ int main(int argc, char **argv) {
          * here on only CAP_NET_ADMIN is needed (and kept); no-new-privileges. */
         nf_keep_only_net_admin("daemon.privileges");
         nf_log(NF_LOG_INFO, "daemon.started", "netfaultd %s listening on %s (%s), state in %s", NETFAULTD_VERSION,
-               cfg.listen, reg.caps.kernel, cfg.state_dir);
+               where, reg.caps.kernel, cfg.state_dir);
 
         event_base_dispatch(base);
 

@@ -85,6 +85,104 @@ python3 -c "import json; print(json.dumps({'targets':['10.%d.%d.1' % (i//250, i%
 req POST /v1/faults "@$T/many.json"
 expect "10,001 targets is 400" 400 '"field":"targets"' 'at most 10000'
 
+# --- strict requests (issue 11, rows 1, 14 and 15): anything that could be read two ways is a
+# 400 naming the problem, and nothing is applied. On this kernel a real apply answers 503 (or 201
+# where netem exists), so a 400 shows that no apply ran.
+DRY='{"targets":["10.0.0.1"],"interfaces":["lo"],"blackhole":true}'
+req POST "/v1/faults?dry_run=true" "$DRY"
+expect "?dry_run=true plans and changes nothing" 200 '"state":"planned"'
+CREATED=$(sed -n 's/.*"created_at":"\([^"]*\)".*/\1/p' <<<"$BODY")
+check "a dry run shows the times the fault would have, not 1970 ($CREATED)" sh -c "[ -n '$CREATED' ] && [ '${CREATED:0:4}' != 1970 ] && ! grep -q '\"expires_at\":\"1970' '$T/body'"
+req POST "/v1/faults?dry_run=1" "$DRY";  expect "?dry_run=1 plans" 200 '"state":"planned"'
+for q in "dry_run=TRUE" "dry_run=yes" "dry_run" "dry_run=" "dry_run=false&dry_run=true" "dry_run=true&dry_run=true"; do
+  req POST "/v1/faults?$q" "$DRY"
+  expect "?$q is 400 naming dry_run, nothing applied" 400 '"code":"invalid_query"' '"field":"dry_run"'
+done
+req POST "/v1/faults?dry_run=TRUE" "$DRY"; expect "the 400 names the value sent" 400 "dry_run=TRUE"
+req POST "/v1/faults?dryrun=true" "$DRY"; expect "an unknown query parameter is 400 naming it" 400 '"field":"dryrun"' "'dryrun=true'"
+req DELETE "/v1/faults?dry_run=true";     expect "DELETE /v1/faults takes no query parameters (400, nothing reverted)" 400 '"code":"invalid_query"' "takes no parameters"
+req GET "/v1/faults?x=1";                  expect "GET /v1/faults?x=1 is 400" 400 '"field":"x"'
+req GET "/healthz?verbose";                expect "GET /healthz?verbose is 400" 400 '"field":"verbose"'
+req GET "/v1/faults";                      expect "no fault was created by any of them" 200 '{"faults":[]}'
+
+bad_body() { # desc body-file substring
+  req POST "/v1/faults?dry_run=true" "@$2"
+  expect "$1" 400 '"code":"invalid_json"' "$3"
+}
+printf '%s' "$DRY" >"$T/b"; printf '{"x":1}' >>"$T/b";            bad_body "a second object after the JSON is 400" "$T/b" "after the JSON value"
+printf '%s garbage' "$DRY" >"$T/b";                                 bad_body "trailing garbage is 400" "$T/b" "after the JSON value"
+printf '{"targets":["10.0.0.1\0zzz"],"interfaces":["lo"],"blackhole":true}' >"$T/b"; bad_body "a raw NUL in a string is 400" "$T/b" "raw control byte 0x00"
+printf '{"targets":["10.0.0.1\\u0000zzz"],"interfaces":["lo"],"blackhole":true}' >"$T/b"; bad_body "\\u0000 in a string is 400" "$T/b" "u0000"
+printf '{"targets":["10.0.0.1"],"interfaces":["lo"],"blackhole":true,"name":"caf\xe9"}' >"$T/b"; bad_body "invalid UTF-8 in name is 400" "$T/b" "not valid UTF-8"
+printf '{"targets":["10.0.0.1"],"interfaces":["lo"],"blackhole":true,"name":"\xed\xa0\x80"}' >"$T/b"; bad_body "a UTF-8 surrogate is 400" "$T/b" "not valid UTF-8"
+req POST "/v1/faults?dry_run=true" '{"targets":["10.0.0.1"],"interfaces":["lo"],"delay":{"ms":1},"delay":{"ms":500}}'
+expect "a duplicate key is 400 naming it" 400 '"code":"duplicate_field"' '"field":"delay"'
+req POST "/v1/faults?dry_run=true" '{"targets":["10.0.0.1"],"interfaces":["lo"],"delay":{"ms":1,"ms":500}}'
+expect "a duplicate nested key is 400 naming it" 400 '"field":"delay.ms"'
+req POST "/v1/faults?dry_run=true" '{"targets":["10.0.0.1"],"interfaces":["lo"],"delay":{"ms":-0}}'
+expect "\"ms\":-0 is echoed as 0" 200 '"ms":0,'
+req POST "/v1/faults?dry_run=true" '{"targets":["10.0.0.1"],"interfaces":["lo"],"blackhole":true,"direction":"up"}'
+expect "a bad direction lists the choices without an empty one" 400 "is not one of egress, ingress, both"
+
+# raw REQUEST-FILE -> CODE, BODY, HDRS: bytes no curl would send, over the Unix socket.
+raw() {
+  python3 - "$SOCK" "$1" >"$T/raw" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(5)
+s.sendall(open(sys.argv[2], 'rb').read())
+out = b''
+try:
+    while True:
+        b = s.recv(65536)
+        if not b: break
+        out += b
+except socket.timeout:
+    pass
+sys.stdout.write(out.decode('utf-8', 'replace'))
+PY
+  CODE=$(head -n1 "$T/raw" | cut -d' ' -f2); HDRS=$(sed '/^\r$/q' "$T/raw"); BODY=$(sed '1,/^\r$/d' "$T/raw")
+}
+json_error() { # the body is the documented JSON error shape
+  python3 -c 'import json,sys; e=json.loads(sys.stdin.read())["error"]; assert e["code"] and e["message"]' <<<"$BODY" 2>/dev/null
+}
+printf 'POST /v1/faults?dry_run=true HTTP/1.1\r\nHost: nf\r\nContent-Type: application/json\r\nContent-Length: %d\r\nContent-Length: 5\r\n\r\n%s' ${#DRY} "$DRY" >"$T/r"
+raw "$T/r"; expect "two Content-Length headers are 400" 400 "Content-Length headers"
+check "  ... and the connection is closed" grep -qi '^Connection: close' <<<"$HDRS"
+printf 'POST /v1/faults?dry_run=true HTTP/1.1\r\nHost: nf\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nContent-Length: %d\r\n\r\n%x\r\n%s\r\n0\r\n\r\n' ${#DRY} ${#DRY} "$DRY" >"$T/r"
+raw "$T/r"; expect "Transfer-Encoding with Content-Length is 400 in JSON" 400 '"code":"bad_request"'
+for m in TRACE CONNECT get; do
+  printf '%s /healthz HTTP/1.1\r\nHost: nf\r\n\r\n' $m >"$T/r"; raw "$T/r"
+  check "$m is 501 with a JSON error body ($CODE)" sh -c "[ '$CODE' = 501 ] && grep -qi '^Content-Type: application/json' '$T/raw' && grep -q '\"code\":\"not_implemented\"' '$T/raw'"
+done
+printf 'GET /healthz HTTP/1.1\r\nHost: nf\r\nX-Big: %s\r\n\r\n' "$(head -c 9000 /dev/zero | tr '\0' a)" >"$T/r"; raw "$T/r"
+check "headers over 8 KiB are 400 with a JSON error body ($CODE)" sh -c "[ '$CODE' = 400 ] && grep -q '\"code\":\"bad_request\"' '$T/raw'"
+for v in "HTTP/2.0" ""; do
+  printf 'GET /healthz %s\r\n\r\n' "$v" | sed 's/ \r/\r/' >"$T/r"; raw "$T/r"
+  check "a request line with version '${v:-none (HTTP/0.9)}' is 400 in JSON with an HTTP/1.1 status line" \
+    sh -c "head -n1 '$T/raw' | grep -q '^HTTP/1.1 400 ' && grep -q '\"code\":\"bad_request\"' '$T/raw'"
+done
+req POST /v1/faults "@$T/big.json"
+check "a body over --max-body is a JSON 413" sh -c "[ '$CODE' = 413 ] && grep -q '\"code\":\"body_too_large\"' '$T/body'"
+# libevent's own messages (here: accept() failing for want of file descriptors, under a low
+# ulimit) come out as our JSON lines, like every other line of the log. (A daemon of its own, in
+# a namespace of its own: one netfaultd per network namespace.)
+( ulimit -n 48; exec unshare -n "$BIN" --listen "unix:$T/fd.sock" --log-format json --state-dir "$T/fdstate" --rate-limit 0 ) 2>"$T/fdlog" &
+FDPID=$!
+for i in $(seq 50); do [ -S "$T/fd.sock" ] && break; sleep 0.1; done
+python3 - "$T/fd.sock" <<'PY'
+import socket, sys, time
+conns = []
+for i in range(64):
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(sys.argv[1]); conns.append(s)
+    except OSError:
+        break
+time.sleep(0.3)
+PY
+kill -TERM $FDPID; wait $FDPID
+check "libevent's messages follow --log-format json ($(grep -vc '^{' "$T/fdlog") other lines)" sh -c "[ -s '$T/fdlog' ] && ! grep -qv '^{' '$T/fdlog'"
+
 # --- the kernel path on this machine
 if grep -q '"netem":{"available":"no"' <<<"$CAPS" || grep -q '"flower":{"available":"no"' <<<"$CAPS"; then
   req POST /v1/faults '{"targets":["10.0.0.1"],"delay":{"ms":100}}'
@@ -148,6 +246,21 @@ PID2=$!
 for i in $(seq 50); do curl -s "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 check "TCP listener answers /healthz" sh -c "curl -s http://127.0.0.1:$PORT/healthz | grep -q ok"
 kill -TERM $PID2; wait $PID2; check "SIGTERM exits 0 (TCP instance)" [ $? = 0 ]
+# --listen HOST:0: the port the kernel chose is logged, and is the protected API port.
+"$BIN" --listen "127.0.0.1:0" --state-dir "$T/state5" 2>"$T/log5" &
+PID5=$!
+for i in $(seq 50); do grep -q daemon.started "$T/log5" && break; sleep 0.1; done
+P5=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$T/log5")
+check "--listen 127.0.0.1:0 logs the bound port (${P5:-none})" sh -c "[ -n '$P5' ] && [ '$P5' != 0 ]"
+B5=$(curl -s -X POST -H 'Content-Type: application/json' --data-binary "$DRY" "http://127.0.0.1:${P5:-1}/v1/faults?dry_run=true")
+check "  ... answers there, and protects that port (api_port $P5)" grep -q "\"api_port\":$P5[,}]" <<<"$B5"
+kill -TERM $PID5; wait $PID5
+timeout 20 "$BIN" --listen "127.0.0.1:0" --on-start resume --state-dir "$T/state5" >/dev/null 2>&1
+check "--listen HOST:0 with --on-start resume exits 64" [ $? = 64 ]
+# A state directory that cannot be created has an exit code of its own (73, not "cannot listen").
+touch "$T/notadir"
+timeout 20 "$BIN" --listen "127.0.0.1:0" --state-dir "$T/notadir/state" >/dev/null 2>&1; rc=$?
+check "an unusable --state-dir exits 73 ($rc)" [ $rc = 73 ]
 # A port in use: held by a plain listener, in a namespace of its own.
 cat >"$T/port.sh" <<'PS'
 ip link set lo up

@@ -1,4 +1,4 @@
-/* libFuzzer target: any bytes as a POST /v1/faults body. The validation ladder must never crash,
+/* libFuzzer target: any bytes as a POST /v1/faults body. The body parser and the validation ladder must never crash,
  * leak or read out of bounds, and every spec it accepts must survive the journal round trip
  * (render compact, validate again, render again: the same text), and plan without error. */
 #include <cjson/cJSON.h>
@@ -14,7 +14,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         static const struct nf_validate_limits lim = {.max_duration_s = 3600, .default_duration_s = 300};
         struct nf_spec s, again;
         struct nf_err e;
-        cJSON *root = cJSON_ParseWithLength((const char *)data, size);
+        /* The daemon's own body parser (strict: one value, UTF-8, no NUL), as the API uses it. */
+        cJSON *root = nf_json_parse_strict((const char *)data, size, &e);
         if (!root)
                 return 0;
         if (nf_validate_fault(root, &lim, &s, &e) == 0) {

@@ -1,6 +1,9 @@
 /* The validation ladder: every field, every kind of bad value, each refusal naming the field. */
 #include <cjson/cJSON.h>
+#include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "api/fault_json.h"
 #include "api/validate.h"
@@ -43,6 +46,9 @@ static const struct bad_case bad[] = {
         {"{\"targets\":[\"10.0.0.1\"],\"interfaces\":[\"eth0\",\"eth0\"],\"delay\":{\"ms\":1}}", 400, "interfaces[1]", "twice"},
         {"{\"targets\":[\"10.0.0.1\"],\"interfaces\":[],\"delay\":{\"ms\":1}}", 400, "interfaces", "1 to"},
         {"{\"targets\":[\"10.0.0.1\"],\"direction\":\"sideways\",\"delay\":{\"ms\":1}}", 400, "direction", "'sideways'"},
+        /* an enum's placeholder entry is neither a choice nor listed (issue 11, row 19) */
+        {"{\"targets\":[\"10.0.0.1\"],\"direction\":\"\",\"delay\":{\"ms\":1}}", 400, "direction", "'' is not one of egress, ingress, both"},
+        {"{\"targets\":[\"10.0.0.1\"],\"direction\":\"x\",\"delay\":{\"ms\":1}}", 400, "direction", "'x' is not one of egress, ingress, both"},
         /* effects */
         {"{\"targets\":[\"10.0.0.1\"]}", 400, "delay", "no effect"},
         {"{\"targets\":[\"10.0.0.1\"],\"delay\":{}}", 400, "delay.ms", "required"},
@@ -83,6 +89,10 @@ static const struct bad_case bad[] = {
         {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"duration_s\":3601}", 400, "duration_s", "3601"},
         {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"duration_s\":\"60\"}", 400, "duration_s", "expected a number"},
         {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"duration_s\":1.5}", 400, "duration_s", "whole number"},
+        /* a key given twice, at any level, is refused rather than "first wins" (issue 11, row 14) */
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"targets\":[\"10.0.0.2\"]}", 400, "targets", "more than once"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1,\"jitter_ms\":2,\"ms\":500}}", 400, "delay.ms", "more than once"},
+        {"{\"targets\":[\"10.0.0.1\"],\"blackhole\":true,\"name\":\"a\",\"name\":\"b\"}", 400, "name", "more than once"},
         {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"name\":{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":1}}}}}}}}", 400, "", "deeper"},
 };
 
@@ -108,6 +118,103 @@ static int accept_json(const char *json, struct nf_spec *s) {
                 printf("#   refused: %s\n", e.message);
         cJSON_Delete(root);
         return r;
+}
+
+/* The body parser: exactly one JSON value, UTF-8, no raw control bytes, no \u0000 (row 14). */
+struct strict_case {
+        const char *body;
+        size_t len; /* 0: strlen */
+        const char *in_message; /* NULL: accepted */
+};
+
+static void check_strict(void) {
+        static const struct strict_case cases[] = {
+                {"{\"a\":1}", 0, NULL},
+                {" \r\n\t{\"a\":[1,2]} \n", 0, NULL},
+                {"{\"name\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"}", 0, NULL},
+                {"{\"a\":\"\\u00e9\\ud83d\\ude00\\\\u0000\"}", 0, NULL}, /* an escaped backslash, then text */
+                {"{\"a\":1}{\"b\":2}", 0, "after the JSON value, at byte 7"},
+                {"{\"a\":1} x", 0, "after the JSON value, at byte 8"},
+                {"{\"a\":1}\n\n]", 0, "after the JSON value"},
+                {"{\"a\":\"10.0.0.1\0zzz\"}", 19, "raw control byte 0x00 at byte 14"},
+                {"{\"a\":1}\0", 8, "raw control byte 0x00 at byte 7"},
+                {"{\"a\":\"x\x01y\"}", 0, "raw control byte 0x01"},
+                {"{\"a\":\x0b" "1}", 0, "raw control byte 0x0b"}, /* cJSON would take it as whitespace */
+                {"{\"a\":\"10.0.0.1\\u0000zzz\"}", 0, "\\u0000 at byte 14"},
+                {"{\"a\\u0000b\":1}", 0, "\\u0000"},
+                {"{\"name\":\"caf\xe9\"}", 0, "not valid UTF-8 (byte 12 is 0xe9)"},
+                {"{\"name\":\"\xc0\xaf\"}", 0, "not valid UTF-8"},       /* overlong '/' */
+                {"{\"name\":\"\xed\xa0\x80\"}", 0, "not valid UTF-8"},   /* a surrogate */
+                {"{\"name\":\"\xf4\x90\x80\x80\"}", 0, "not valid UTF-8"}, /* above U+10FFFF */
+                {"{\"name\":\"\xe2\x82\"}", 0, "not valid UTF-8"},       /* cut short */
+                {"{\"name\":\"x\"}\xe2\x82", 0, "not valid UTF-8"},      /* cut short by the end */
+                {"{\"a\":\"\\udc00\"}", 0, "not valid JSON"},            /* a lone low surrogate */
+                {"{\"a\":", 0, "not valid JSON"},
+                {"", 0, "not valid JSON"},
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+                const struct strict_case *c = &cases[i];
+                size_t len = c->len ? c->len : strlen(c->body);
+                struct nf_err e = {0};
+                /* A copy of exactly len bytes, so that ASan sees any read past the body. */
+                char *copy = malloc(len ? len : 1);
+                memcpy(copy, c->body, len);
+                cJSON *j = nf_json_parse_strict(copy, len, &e);
+                bool ok = c->in_message ? !j && e.http == 400 && strcmp(e.code, "invalid_json") == 0 &&
+                                                  strstr(e.message, c->in_message)
+                                        : j != NULL;
+                tap_ok(ok, "strict body %zu %s%s", i, c->in_message ? "refused: " : "accepted", c->in_message ? c->in_message : "");
+                if (!ok)
+                        printf("#   got %s: %s\n", j ? "accepted" : "refused", e.message);
+                cJSON_Delete(j);
+                free(copy);
+        }
+}
+
+/* Query strings: only exact booleans, nothing unknown or repeated (row 1). */
+static void check_query(void) {
+        static const struct {
+                const char *query;
+                unsigned allowed;
+                int dry_run; /* -1: refused */
+                const char *field, *in_message;
+        } cases[] = {
+                {NULL, NF_QUERY_DRY_RUN, 0, NULL, NULL},
+                {"", NF_QUERY_DRY_RUN, 0, NULL, NULL},
+                {"dry_run=true", NF_QUERY_DRY_RUN, 1, NULL, NULL},
+                {"dry_run=1", NF_QUERY_DRY_RUN, 1, NULL, NULL},
+                {"dry_run=false", NF_QUERY_DRY_RUN, 0, NULL, NULL},
+                {"dry_run=0", NF_QUERY_DRY_RUN, 0, NULL, NULL},
+                {"dry%5Frun=%74rue", NF_QUERY_DRY_RUN, 1, NULL, NULL},
+                {"dry_run=TRUE", NF_QUERY_DRY_RUN, -1, "dry_run", "'dry_run=TRUE'"},
+                {"dry_run=yes", NF_QUERY_DRY_RUN, -1, "dry_run", "true or false"},
+                {"dry_run", NF_QUERY_DRY_RUN, -1, "dry_run", "'dry_run'"},
+                {"dry_run=", NF_QUERY_DRY_RUN, -1, "dry_run", "true or false"},
+                {"dry_run=true ", NF_QUERY_DRY_RUN, -1, "dry_run", "true or false"},
+                {"dry_run=%00true", NF_QUERY_DRY_RUN, -1, "dry_run", "true or false"},
+                {"dry_run=false&dry_run=true", NF_QUERY_DRY_RUN, -1, "dry_run", "more than once"},
+                {"dry_run=true&dry_run=true", NF_QUERY_DRY_RUN, -1, "dry_run", "more than once"},
+                {"dry_run=true&", NF_QUERY_DRY_RUN, -1, "", "empty parameter"},
+                {"dry_run=true&x=1", NF_QUERY_DRY_RUN, -1, "x", "'x=1' is not known"},
+                {"DRY_RUN=true", NF_QUERY_DRY_RUN, -1, "DRY_RUN", "not known"},
+                {"dry_run=true", 0, -1, "dry_run", "takes no parameters"},
+                {"%zz=1", 0, -1, "", "not a parameter name"},
+                {"%ff=1", 0, -1, "", "'%ff=1' is not a parameter name"},
+                {"\xc3=1", 0, -1, "", "'\\xc3=1' is not a parameter name"},
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+                struct nf_query q = {.dry_run = true};
+                struct nf_err e = {0};
+                int r = nf_query_parse(cases[i].query, cases[i].allowed, &q, &e);
+                bool ok = cases[i].dry_run < 0 ? r < 0 && e.http == 400 && strcmp(e.code, "invalid_query") == 0 &&
+                                                         strcmp(e.field, cases[i].field) == 0 &&
+                                                         strstr(e.message, cases[i].in_message)
+                                               : r == 0 && q.dry_run == (cases[i].dry_run == 1);
+                tap_ok(ok, "query '%s' -> %s", cases[i].query ? cases[i].query : "(none)",
+                       cases[i].dry_run < 0 ? "400" : cases[i].dry_run ? "dry run" : "real");
+                if (!ok)
+                        printf("#   got r=%d dry_run=%d field='%s' message='%s'\n", r, q.dry_run, e.field, e.message);
+        }
 }
 
 int main(void) {
@@ -186,6 +293,22 @@ int main(void) {
                         nf_spec_free(&b);
                 }
         }
+
+        /* -0 is taken as 0, so that the fault never echoes "-0" (issue 11, row 19) */
+        tap_ok(accept_json("{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":-0,\"jitter_ms\":-0.0}}", &s) == 0 &&
+                       !signbit(s.fx.delay_ms) && !signbit(s.fx.jitter_ms),
+               "-0 is read as 0");
+        {
+                cJSON *j = nf_spec_to_json(&s, true);
+                char *t = cJSON_PrintUnformatted(j);
+                tap_ok(t && strstr(t, "\"ms\":0,") && !strstr(t, "-0"), "and rendered as 0: %s", t ? t : "");
+                free(t);
+                cJSON_Delete(j);
+        }
+        nf_spec_free(&s);
+
+        check_strict();
+        check_query();
 
         tap_ok(accept_json("{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":50},\"reorder\":{\"percent\":25,\"correlation\":50,"
                       "\"gap\":5}}",
