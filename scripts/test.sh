@@ -1,9 +1,10 @@
 #!/bin/sh
-# Runs every test suite: unit (validation, planner, encoder), api (a real daemon over HTTP) and
-# kernel (the real-kernel lab under qemu), in a build with AddressSanitizer and UBSan and
-# -Wall -Wextra -Werror. Installs what it needs first. The last line is "N passed, M failed".
+# Runs every test suite: unit (validation, planner, encoder, journal, sweep), api (a real daemon
+# over HTTP), fuzz (the libFuzzer targets, 20 s in all) and kernel (the real-kernel lab under
+# qemu), in a build with AddressSanitizer and UBSan and -Wall -Wextra -Werror. Installs what it
+# needs first. The last line is "N passed, M failed". tests/lab/stress.sh is not part of it.
 #   scripts/test.sh                 everything
-#   scripts/test.sh --suite unit    one suite (unit, api or kernel)
+#   scripts/test.sh --suite unit    one suite (unit, api, fuzz or kernel)
 set -eu
 cd "$(dirname "$0")/.."
 scripts/deps.sh test
