@@ -10,6 +10,7 @@
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "netem/encode.h"
@@ -92,24 +93,34 @@ static int prio_free(struct nf_applier *a, const struct nf_plan_link *l, uint32_
         return 0;
 }
 
-static int preflight(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_error *err) {
+/* Reads the world once for the whole plan (one dump of every qdisc: hooks[i] is the hook qdisc
+ * of links[i]'s interface) and refuses what would touch somebody else's objects. */
+static int preflight(struct nf_applier *a, const struct nf_plan *p, enum nf_hook_qdisc *hooks, struct nf_apply_error *err) {
+        int *ifindexes = calloc(p->n_links ? p->n_links : 1, sizeof(*ifindexes));
+        int r;
+        if (!ifindexes) {
+                set_err(err, -ENOMEM, NULL, "out of memory");
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < p->n_links; i++)
+                ifindexes[i] = p->links[i].iface.ifindex;
+        r = nf_world_hook_qdiscs(&a->world, ifindexes, p->n_links, hooks);
+        free(ifindexes);
+        if (r < 0) {
+                set_err(err, r, NULL, "cannot read the qdiscs");
+                return r;
+        }
         for (size_t i = 0; i < p->n_links; i++) {
                 const struct nf_plan_link *l = &p->links[i];
                 struct nf_hook_use *u = use_find(a, l->iface.ifindex, false);
-                enum nf_hook_qdisc hook;
-                int r = nf_world_hook_qdisc(&a->world, l->iface.ifindex, &hook);
-                if (r < 0) {
-                        set_err(err, r, NULL, "cannot read the qdiscs of %s", l->iface.name);
-                        return r;
-                }
-                if (hook == NF_HOOK_INGRESS) {
+                if (hooks[i] == NF_HOOK_INGRESS) {
                         set_err(err, -EEXIST, NULL,
                                 "%s carries an 'ingress' qdisc that is not ours; netfaultd needs clsact there and "
                                 "never replaces what it did not create",
                                 l->iface.name);
                         return -EEXIST;
                 }
-                if (hook == NF_HOOK_NONE)
+                if (hooks[i] == NF_HOOK_NONE)
                         continue;
                 for (int v6 = 0; v6 < 2; v6++) {
                         int fam = v6 ? AF_INET6 : AF_INET;
@@ -125,20 +136,22 @@ static int preflight(struct nf_applier *a, const struct nf_plan *p, struct nf_ap
         return 0;
 }
 
-#define QUEUE(nlh_expr, tolerate)                                                                                      \
-        do {                                                                                                           \
-                size_t room_;                                                                                          \
-                void *buf_ = nf_nl_room(&a->nl, &room_);                                                               \
-                struct nlmsghdr *nlh_ = (nlh_expr);                                                                    \
-                (void)buf_;                                                                                            \
-                if (!nlh_) {                                                                                           \
-                        r = -EMSGSIZE;                                                                                 \
-                        goto send_failed;                                                                              \
-                }                                                                                                      \
-                r = nf_nl_queue(&a->nl, nlh_, (tolerate));                                                             \
-                if (r < 0)                                                                                             \
-                        goto send_failed;                                                                              \
-        } while (0)
+/* The free room of the transaction, where the next request is built. */
+struct room {
+        void *buf;
+        size_t len;
+};
+
+static struct room room_of(struct nf_applier *a) {
+        struct room m;
+        m.buf = nf_nl_room(&a->nl, &m.len);
+        return m;
+}
+
+/* Queues a request built in room_of(); an encoder's NULL (it did not fit) is -EMSGSIZE. */
+static int queue(struct nf_applier *a, struct nlmsghdr *nlh, int tolerate) {
+        return nlh ? nf_nl_queue(&a->nl, nlh, tolerate) : -EMSGSIZE;
+}
 
 static const char *request_name(uint16_t type) {
         switch (type) {
@@ -162,47 +175,60 @@ static const char *request_name(uint16_t type) {
 /* Queues the flower filters of keys[first..n_keys) on every link of the plan; the handle of
  * key k is k + 1 in its priority, on every link. */
 static int queue_filters(struct nf_applier *a, const struct nf_plan *p, size_t first) {
-        int r = 0;
+        struct room m;
+        int r;
         for (size_t i = 0; i < p->n_links; i++) {
                 const struct nf_plan_link *l = &p->links[i];
                 struct nf_action_ref act = {.kind = l->action, .index = l->act_index, .redirect_ifindex = l->ifb_ifindex};
                 for (size_t k = first; k < p->n_keys; k++) {
                         const struct nf_filter_key *key = &p->keys[k];
                         uint16_t prio = key->remote.family == AF_INET6 ? l->prio_v6 : l->prio_v4;
-                        QUEUE(nf_enc_flower(buf_, room_, l->iface.ifindex, nf_hook_parent(l->dir), prio, (uint32_t)k + 1,
-                                            l->dir, key, &act),
-                              0);
+                        m = room_of(a);
+                        r = queue(a,
+                                  nf_enc_flower(m.buf, m.len, l->iface.ifindex, nf_hook_parent(l->dir), prio,
+                                                (uint32_t)k + 1, l->dir, key, &act),
+                                  0);
+                        if (r < 0)
+                                return r;
                 }
         }
         return 0;
-send_failed:
-        return r;
 }
 
 int nf_apply(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_error *err) {
         struct nf_nl_error nlerr = {0};
+        struct room m;
+        enum nf_hook_qdisc *hooks;
         int r;
 
         if (err)
                 *err = (struct nf_apply_error){0};
-        r = preflight(a, p, err);
-        if (r < 0)
+        hooks = calloc(p->n_links ? p->n_links : 1, sizeof(*hooks));
+        if (!hooks) {
+                set_err(err, -ENOMEM, NULL, "out of memory");
+                return -ENOMEM;
+        }
+        r = preflight(a, p, hooks, err);
+        if (r < 0) {
+                free(hooks);
                 return r;
+        }
 
         /* Count our users first, so that a rollback through nf_revert() is exactly symmetric. */
         nf_nl_begin(&a->nl);
         for (size_t i = 0; i < p->n_links; i++) {
                 const struct nf_plan_link *l = &p->links[i];
                 struct nf_hook_use *u = use_find(a, l->iface.ifindex, true);
-                enum nf_hook_qdisc hook = NF_HOOK_CLSACT;
                 if (!u) {
                         r = -ENOSPC;
                         goto send_failed;
                 }
                 bool first = u->users++ == 0;
-                if (first && nf_world_hook_qdisc(&a->world, l->iface.ifindex, &hook) == 0 && hook == NF_HOOK_NONE) {
+                if (first && hooks[i] == NF_HOOK_NONE) {
                         u->created_clsact = true;
-                        QUEUE(nf_enc_clsact(buf_, room_, RTM_NEWQDISC, l->iface.ifindex), 0);
+                        m = room_of(a);
+                        if ((r = queue(a, nf_enc_clsact(m.buf, m.len, RTM_NEWQDISC, l->iface.ifindex), 0)) < 0)
+                                goto send_failed;
                 }
                 for (int d = NF_DIR_EGRESS; first && a->guard_port && d <= NF_DIR_INGRESS; d++) {
                         for (int v6 = 0; v6 < 2; v6++) {
@@ -212,9 +238,13 @@ int nf_apply(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_erro
                                 struct nf_filter_key g = {.remote.family = v6 ? AF_INET6 : AF_INET,
                                                           .ip_proto = IPPROTO_TCP,
                                                           .local_port = {a->guard_port, a->guard_port}};
-                                QUEUE(nf_enc_flower(buf_, room_, l->iface.ifindex, nf_hook_parent(d),
-                                                    nf_guard_prio(g.remote.family), 1, d, &g, NULL),
-                                      0);
+                                m = room_of(a);
+                                r = queue(a,
+                                          nf_enc_flower(m.buf, m.len, l->iface.ifindex, nf_hook_parent(d),
+                                                        nf_guard_prio(g.remote.family), 1, d, &g, NULL),
+                                          0);
+                                if (r < 0)
+                                        goto send_failed;
                         }
                 }
         }
@@ -222,13 +252,22 @@ int nf_apply(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_erro
                 const struct nf_plan_link *l = &p->links[i];
                 if (l->action != NF_ACTION_REDIRECT)
                         continue;
-                QUEUE(nf_enc_ifb_add(buf_, room_, l->ifb_name, l->ifb_ifindex), 0);
-                QUEUE(nf_enc_link_up_alias(buf_, room_, l->ifb_ifindex, l->ifb_alias), 0);
-                QUEUE(nf_enc_netem(buf_, room_, l->ifb_ifindex, TC_H_MAKE(NF_QDISC_MAJOR << 16, 0), TC_H_ROOT, &p->netem),
-                      0);
+                m = room_of(a);
+                if ((r = queue(a, nf_enc_ifb_add(m.buf, m.len, l->ifb_name, l->ifb_ifindex), 0)) < 0)
+                        goto send_failed;
+                m = room_of(a);
+                if ((r = queue(a, nf_enc_link_up_alias(m.buf, m.len, l->ifb_ifindex, l->ifb_alias), 0)) < 0)
+                        goto send_failed;
+                m = room_of(a);
+                r = queue(a, nf_enc_netem(m.buf, m.len, l->ifb_ifindex, TC_H_MAKE(NF_QDISC_MAJOR << 16, 0), TC_H_ROOT, &p->netem),
+                          0);
+                if (r < 0)
+                        goto send_failed;
         }
         if ((r = queue_filters(a, p, 0)) < 0)
                 goto send_failed;
+        free(hooks);
+        hooks = NULL;
         r = nf_nl_end(&a->nl, &nlerr);
         if (r == 0)
                 return 0;
@@ -236,6 +275,7 @@ int nf_apply(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_erro
         goto rollback;
 
 send_failed:
+        free(hooks);
         nf_nl_end(&a->nl, NULL);
         set_err(err, r, NULL, "sending netlink requests failed");
 rollback:
@@ -282,9 +322,8 @@ undo:
 
 int nf_revert(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_error *err) {
         struct nf_nl_error nlerr = {0};
+        struct room m;
         int r, first = 0;
-        /* Keys added later (re-resolved hostnames) may be of either family: delete both. */
-        bool has_v4 = true, has_v6 = true;
 
         if (err)
                 *err = (struct nf_apply_error){0};
@@ -292,16 +331,24 @@ int nf_revert(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_err
         for (size_t i = 0; i < p->n_links; i++) {
                 const struct nf_plan_link *l = &p->links[i];
                 uint32_t parent = nf_hook_parent(l->dir);
-                /* One request per priority removes every filter of the fault at once. */
-                if (has_v4)
-                        QUEUE(nf_enc_filter_del_prio(buf_, room_, l->iface.ifindex, parent, l->prio_v4, AF_INET), ENOENT);
-                if (has_v6)
-                        QUEUE(nf_enc_filter_del_prio(buf_, room_, l->iface.ifindex, parent, l->prio_v6, AF_INET6), ENOENT);
+                /* One request per priority removes every filter of the fault at once; both families,
+                 * since keys added later (re-resolved hostnames) may be of either. */
+                m = room_of(a);
+                r = queue(a, nf_enc_filter_del_prio(m.buf, m.len, l->iface.ifindex, parent, l->prio_v4, AF_INET), ENOENT);
+                if (r < 0)
+                        goto send_failed;
+                m = room_of(a);
+                r = queue(a, nf_enc_filter_del_prio(m.buf, m.len, l->iface.ifindex, parent, l->prio_v6, AF_INET6), ENOENT);
+                if (r < 0)
+                        goto send_failed;
         }
         for (size_t i = 0; i < p->n_links; i++) {
                 const struct nf_plan_link *l = &p->links[i];
-                if (l->action == NF_ACTION_REDIRECT)
-                        QUEUE(nf_enc_link_del(buf_, room_, l->ifb_ifindex), ENODEV);
+                if (l->action != NF_ACTION_REDIRECT)
+                        continue;
+                m = room_of(a);
+                if ((r = queue(a, nf_enc_link_del(m.buf, m.len, l->ifb_ifindex), ENODEV)) < 0)
+                        goto send_failed;
         }
         r = nf_nl_end(&a->nl, &nlerr);
         if (r < 0) {

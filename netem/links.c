@@ -93,27 +93,42 @@ struct qdisc_ctx {
         struct nf_qdisc_stats stats;
 };
 
-static void hook_cb(struct nl_object *obj, void *arg) {
+struct hooks_ctx {
+        const int *ifindexes;
+        size_t n;
+        enum nf_hook_qdisc *out;
+};
+
+static void hooks_cb(struct nl_object *obj, void *arg) {
         struct rtnl_tc *tc = (struct rtnl_tc *)obj;
-        struct qdisc_ctx *c = arg;
+        struct hooks_ctx *c = arg;
         const char *kind = rtnl_tc_get_kind(tc);
-        if (rtnl_tc_get_ifindex(tc) != c->ifindex || !kind)
+        if (!kind)
                 return;
-        if (strcmp(kind, "clsact") == 0)
-                c->hook = NF_HOOK_CLSACT;
-        else if (strcmp(kind, "ingress") == 0)
-                c->hook = NF_HOOK_INGRESS;
+        for (size_t i = 0; i < c->n; i++) {
+                if (rtnl_tc_get_ifindex(tc) != c->ifindexes[i])
+                        continue;
+                if (strcmp(kind, "clsact") == 0)
+                        c->out[i] = NF_HOOK_CLSACT;
+                else if (strcmp(kind, "ingress") == 0)
+                        c->out[i] = NF_HOOK_INGRESS;
+        }
+}
+
+int nf_world_hook_qdiscs(struct nf_world *w, const int *ifindexes, size_t n, enum nf_hook_qdisc *out) {
+        struct nl_cache *cache = NULL;
+        struct hooks_ctx c = {.ifindexes = ifindexes, .n = n, .out = out};
+        for (size_t i = 0; i < n; i++)
+                out[i] = NF_HOOK_NONE;
+        if (rtnl_qdisc_alloc_cache(w->sk, &cache) < 0)
+                return -EIO;
+        nl_cache_foreach(cache, hooks_cb, &c);
+        nl_cache_free(cache);
+        return 0;
 }
 
 int nf_world_hook_qdisc(struct nf_world *w, int ifindex, enum nf_hook_qdisc *out) {
-        struct nl_cache *cache = NULL;
-        struct qdisc_ctx c = {.ifindex = ifindex, .hook = NF_HOOK_NONE};
-        if (rtnl_qdisc_alloc_cache(w->sk, &cache) < 0)
-                return -EIO;
-        nl_cache_foreach(cache, hook_cb, &c);
-        nl_cache_free(cache);
-        *out = c.hook;
-        return 0;
+        return nf_world_hook_qdiscs(w, &ifindex, 1, out);
 }
 
 static void stats_cb(struct nl_object *obj, void *arg) {

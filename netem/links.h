@@ -23,6 +23,8 @@ int nf_world_iface_by_name(struct nf_world *w, const char *name, struct nf_iface
 
 /* What sits on an interface's ingress handle: nothing, clsact, or the older ingress qdisc. */
 enum nf_hook_qdisc { NF_HOOK_NONE, NF_HOOK_CLSACT, NF_HOOK_INGRESS };
+/* The hook qdisc of each of n interfaces, from one dump of every qdisc. */
+int nf_world_hook_qdiscs(struct nf_world *w, const int *ifindexes, size_t n, enum nf_hook_qdisc *out);
 int nf_world_hook_qdisc(struct nf_world *w, int ifindex, enum nf_hook_qdisc *out);
 
 struct nf_qdisc_stats {
