@@ -736,7 +736,11 @@ static void resume_one(struct nf_registry *r, const struct nf_journal_entry *je,
                 return;
         }
         struct nf_fault_init init = {0};
+        e = (struct nf_err){0};
         if (nf_registry_expand_aws(r, &spec, &init, &e) < 0 || journal_learned(je, &init) < 0) {
+                /* journal_learned() fails only on allocation and says nothing itself. */
+                if (!e.message[0])
+                        snprintf(e.message, sizeof(e.message), "out of memory");
                 nf_log(NF_LOG_WARN, "reconcile.invalid", "%s cannot be resumed: %s", je->id, e.message);
                 nf_spec_free(&spec);
                 nf_fault_init_free(&init);

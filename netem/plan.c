@@ -77,8 +77,6 @@ int nf_plan_build(const struct nf_spec *s, const char *fault_id, const struct nf
         }
         /* eff is normalised, so IPv4 prefixes come first. */
         out->n_keys = fill_keys(s, eff, n_eff, out->keys);
-        for (size_t i = 0; i < n_eff && eff[i].family == AF_INET; i++)
-                out->n_v4 += per_prefix;
 
         for (size_t i = 0; i < n_ifaces; i++) {
                 for (size_t d = 0; d < n_dirs; d++) {

@@ -58,8 +58,8 @@ struct nf_plan_link {
 struct nf_plan {
         unsigned slot;
         struct nf_netem_params netem;
-        struct nf_filter_key *keys; /* IPv4 keys first, then IPv6 */
-        size_t n_keys, n_v4;
+        struct nf_filter_key *keys; /* in the order of the effective prefixes, later additions at the end */
+        size_t n_keys;
         struct nf_plan_link *links;
         size_t n_links;
 };

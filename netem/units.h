@@ -17,8 +17,9 @@ struct nf_netem_params {
         enum nf_dist dist;   /* NF_DIST_UNIFORM: no table is sent */
 };
 
-/* Default netem queue when the user gives none: the kernel's 1000 packets overflows when a long
- * delay meets a high packet rate and silently turns delay into loss, so size for 100k pkt/s. */
+/* Default netem queue when the user gives none: the kernel's own default of 1000 packets.
+ * A long delay at a high packet rate overflows it and turns delay into loss; `limit` in the API
+ * raises it (the README says so). */
 #define NF_NETEM_DEFAULT_LIMIT 1000u
 
 uint32_t nf_percent_to_u32(double pct);
