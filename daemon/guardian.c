@@ -158,9 +158,10 @@ int nf_guardian_start(struct nf_guardian *g, struct nf_journal *j, int nslock) {
         return spawn(g);
 }
 
-static void set_degraded(struct nf_guardian *g, const char *fmt, const char *detail) {
+/* Why /healthz says "degraded": "the guardian <what>; <consequence>". */
+static void set_degraded(struct nf_guardian *g, const char *what, const char *consequence) {
         if (g->degraded)
-                snprintf(g->degraded, g->degraded_len, fmt, detail);
+                snprintf(g->degraded, g->degraded_len, "the guardian %s; %s", what, consequence);
 }
 
 static void on_restart(evutil_socket_t fd, short what, void *arg);
@@ -181,7 +182,7 @@ static void on_child(evutil_socket_t sig, short what, void *arg) {
                 snprintf(how, sizeof(how), "exited with status %d", WEXITSTATUS(status));
         nf_log(NF_LOG_ERROR, "guardian.died", "pid %d %s: faults would not be reverted if netfaultd died; restarting it",
                (int)g->pid, how);
-        set_degraded(g, "the guardian %s; restarting it (meanwhile faults would not be reverted if netfaultd died)", how);
+        set_degraded(g, how, "restarting it (meanwhile faults would not be reverted if netfaultd died)");
         close(g->fd);
         g->fd = -1;
         g->pid = -1;
@@ -195,8 +196,9 @@ static void on_restart(evutil_socket_t fd, short what, void *arg) {
         int r = spawn(g);
         if (r < 0) {
                 nf_log(NF_LOG_ERROR, "guardian.start_failed", "%s: retrying in 5 s", strerror(-r));
-                set_degraded(g, "the guardian cannot be restarted (%s); faults would not be reverted if netfaultd died",
-                             strerror(-r));
+                char failed[128];
+                snprintf(failed, sizeof(failed), "cannot be restarted (%s)", strerror(-r));
+                set_degraded(g, failed, "faults would not be reverted if netfaultd died");
                 event_add(g->restart, &(struct timeval){.tv_sec = 5});
                 return;
         }
