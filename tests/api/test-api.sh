@@ -261,6 +261,15 @@ check "--listen HOST:0 with --on-start resume exits 64" [ $? = 64 ]
 touch "$T/notadir"
 timeout 20 "$BIN" --listen "127.0.0.1:0" --state-dir "$T/notadir/state" >/dev/null 2>&1; rc=$?
 check "an unusable --state-dir exits 73 ($rc)" [ $rc = 73 ]
+# --max-filters: a fault that would pass the limit is a 429 naming it (checked at planning, so a
+# dry run meets it on any kernel).
+"$BIN" --listen "unix:$T/mf.sock" --max-filters 4 --state-dir "$T/state6" 2>/dev/null & PID6=$!
+for i in $(seq 100); do curl -s -o /dev/null --unix-socket "$T/mf.sock" http://nf/healthz && break; sleep 0.1; done
+MF=$(curl -s -w ' %{http_code}' --unix-socket "$T/mf.sock" -H 'Content-Type: application/json' -X POST \
+  "http://nf/v1/faults?dry_run=true" --data-binary '{"targets":["10.9.0.1","10.9.0.2","10.9.0.3","10.9.0.4","10.9.0.5"],"interfaces":["lo"],"delay":{"ms":5}}')
+check "past --max-filters a fault is 429 too_many_filters naming the limit (${MF##* })" \
+  sh -c 'case "$1" in *"too_many_filters"*"--max-filters"*" 429") exit 0 ;; esac; exit 1' _ "$MF"
+kill -TERM $PID6; wait $PID6
 # A port in use: held by a plain listener, in a namespace of its own.
 cat >"$T/port.sh" <<'PS'
 ip link set lo up

@@ -34,3 +34,16 @@ nf_req DELETE /v1/faults
 tap_eq "conflict: DELETE /v1/faults status" "$NF_CODE" 200
 state_same "conflict: tc/link state after DELETE /v1/faults equals the state before" "$WORK/before"
 nf_finish TERM
+
+# --max-faults: past the limit a fault is 429, and nothing of it reaches the kernel.
+if nf_start --max-faults 1; then
+    nf_create "conflict: first fault under --max-faults 1" '{"targets":["10.0.1.10"],"delay":{"ms":20}}'
+    state_dump "$WORK/one"
+    nf_req POST /v1/faults '{"targets":["10.0.2.10"],"delay":{"ms":20}}'
+    tap_eq "conflict: a second fault past --max-faults 1 -> status" "$NF_CODE" 429
+    tap_check "conflict: ... names too_many_faults" sh -c "printf '%s' \"\$1\" | grep -q too_many_faults" _ "$NF_BODY"
+    state_same "conflict: ... and changes nothing in the kernel" "$WORK/one"
+    nf_req DELETE /v1/faults
+    state_same "conflict: tc/link state after the --max-faults check equals the state before" "$WORK/before"
+    nf_finish TERM
+fi
