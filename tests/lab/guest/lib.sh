@@ -75,12 +75,15 @@ udp_probe() {
 fsub() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1f\n", a-b}'; }
 fadd() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1f\n", a+b}'; }
 
-# binomial_bounds N P: prints "LO HI" = N*P -/+ 3*sqrt(N*P*(1-P)) (counts)
+# binomial_bounds N P: prints "LO HI" = N*P -/+ 4*sqrt(N*P*(1-P)) (counts).
+# 4 sigma, not 3: a full lab run makes about a dozen such checks, and at 3 sigma
+# (0.27 % each) one in thirty honest runs failed one; at 4 sigma (0.006 %) a
+# wrong percentage still fails (10 % vs 12 % over 1000 is 6.6 sigma away).
 # (busybox awk has no math library: square root by Newton's method)
 binomial_bounds() {
     awk -v n="$1" -v p="$2" 'BEGIN{m=n*p; v=n*p*(1-p); r=(v>1)?v:1
         for (i = 0; i < 60; i++) r = (r + v/r) / 2
-        s=3*r; lo=m-s; if(lo<0)lo=0; printf "%d %d\n", lo, m+s+0.999}'
+        s=4*r; lo=m-s; if(lo<0)lo=0; printf "%d %d\n", lo, m+s+0.999}'
 }
 
 # --------------------------------------------------------------- netfaultd ----

@@ -1,10 +1,10 @@
 #!/bin/sh
 # effects: delay+loss in one fault, duplicate, corrupt, rate.
-#   delay+loss: 50 ms (±15) and 10 % over 1000 UDP datagrams (3-sigma binomial
+#   delay+loss: 50 ms (±15) and 10 % over 1000 UDP datagrams (4-sigma binomial
 #     bound), and the median ping RTT
-#   duplicate 50 %: DUP! replies over 200 pings within 3 sigma (79..121)
+#   duplicate 50 %: DUP! replies over 200 pings within 4 sigma (71..129)
 #   corrupt 50 %: a flipped bit makes the peer drop most frames (checksums,
-#     MAC); the loss must be visible (>= 25 %) and not exceed 50 % + 3 sigma
+#     MAC); the loss must be visible (>= 25 %) and not exceed 50 % + 4 sigma
 #   rate 1000 kbit: iperf3 (TCP, 4 s, 32 KB window) receiver rate 1000 ±25 %,
 #     untargeted iperf3 at least 10x faster
 . /lab/lib.sh

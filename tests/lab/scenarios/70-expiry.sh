@@ -50,12 +50,15 @@ if nf_create "expiry" '{"targets":["10.0.1.10"],"delay":{"ms":100},"duration_s":
     # Seen from outside by polling: loose bounds (a slow guest stretches each poll round).
     tap_between "expiry: GET says gone (404/expired) after" "$(awk -v m="$gone_ms" 'BEGIN{if (m != "") printf "%.2f", m/1000}')" 1.7 3.0 " s"
     tap_between "expiry: RTT back below 50 ms after" "$(awk -v m="$norm_ms" 'BEGIN{if (m != "") printf "%.2f", m/1000}')" 1.7 3.0 " s"
-    # And exactly, on the daemon's own clock: the revert is logged within 100 ms of expires_at.
+    # And exactly, on the daemon's own clock: the revert is logged within 250 ms of expires_at.
+    # The line is written once the revert's netlink work is done, which under TCG takes tens of
+    # ms and more when the host is busy (120 ms seen); a timer kept in whole seconds, or re-armed
+    # late, is off by up to a second and still fails.
     iso_ms() { echo "$1" | awk -F'[T:.Z]' '{printf "%d\n", (($2 * 60 + $3) * 60 + $4) * 1000 + $5}'; }
     line=$(grep "fault.reverted: $NF_ID (expired)" "$NF_LOG" | head -n1)
     if [ -n "$line" ]; then
         tap_near "expiry: reverted this long after expires_at (daemon clock)" \
-            "$(( $(iso_ms "${line%% *}") - $(iso_ms "$exp") ))" 0 100 " ms"
+            "$(( $(iso_ms "${line%% *}") - $(iso_ms "$exp") ))" 0 250 " ms"
     else
         tap_fail "expiry: the revert is logged"
     fi
