@@ -1,18 +1,11 @@
-/* The result of a request that did not succeed: an HTTP status, a stable code, the field at
- * fault and a sentence naming the bad value. Rendered as {"error": {"code","message","field"}}. */
+/* How the HTTP surface shows a core error: one table from kinds to statuses, and the body
+ * {"error": {"code","message","field"}}. A second surface maps kinds its own way. */
 #pragma once
-#include <stdarg.h>
+#include "api/layer.h"
+#include "core/error.h"
 
-struct nf_err {
-        int http;
-        char code[32];
-        char field[96];
-        char message[640];
-};
-
-/* Fills e and returns -1, so that validators can `return nf_fail(e, ...)`. */
-int nf_fail(struct nf_err *e, int http, const char *code, const char *field, const char *fmt, ...)
-        __attribute__((format(printf, 5, 6)));
+int nf_http_status(enum nf_err_kind kind);
+const char *nf_http_reason(int status);
 
 struct cJSON;
 struct cJSON *nf_err_to_json(const struct nf_err *e);

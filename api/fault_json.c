@@ -3,156 +3,9 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 
-#include "daemon/clock.h"
+#include "core/clock.h"
+#include "core/spec_json.h"
 #include "netem/encode.h"
-
-static cJSON *prefixes(const struct nf_prefix *p, size_t n) {
-        cJSON *a = cJSON_CreateArray();
-        char buf[NF_PREFIX_STRLEN];
-        for (size_t i = 0; i < n; i++)
-                cJSON_AddItemToArray(a, cJSON_CreateString(nf_prefix_format(&p[i], buf, sizeof(buf))));
-        return a;
-}
-
-static void pct_effect(cJSON *o, const char *key, bool has, double pct, double corr) {
-        if (!has)
-                return;
-        cJSON *e = cJSON_AddObjectToObject(o, key);
-        cJSON_AddNumberToObject(e, "percent", pct);
-        cJSON_AddNumberToObject(e, "correlation", corr);
-}
-
-static void port_list(cJSON *o, const char *key, const struct nf_port_range *v, size_t n, bool compact) {
-        if (compact && n == 0)
-                return;
-        cJSON *ports = cJSON_AddArrayToObject(o, key);
-        for (size_t i = 0; i < n; i++) {
-                char buf[16];
-                if (v[i].lo == v[i].hi) {
-                        cJSON_AddItemToArray(ports, cJSON_CreateNumber(v[i].lo));
-                } else {
-                        snprintf(buf, sizeof(buf), "%u-%u", v[i].lo, v[i].hi);
-                        cJSON_AddItemToArray(ports, cJSON_CreateString(buf));
-                }
-        }
-}
-
-cJSON *nf_spec_to_json(const struct nf_spec *s, bool compact) {
-        static const char *const dirs[] = {"", "egress", "ingress", "both"};
-        const struct nf_effects *fx = &s->fx;
-        cJSON *o = cJSON_CreateObject();
-        cJSON *t = prefixes(s->targets, s->n_targets);
-        for (size_t i = 0; i < s->n_target_names; i++)
-                cJSON_AddItemToArray(t, cJSON_CreateString(s->target_names[i]));
-        cJSON_AddItemToObject(o, "targets", t);
-        if (!compact || s->n_exclude)
-                cJSON_AddItemToObject(o, "exclude", prefixes(s->exclude, s->n_exclude));
-        cJSON_AddStringToObject(o, "protocol", nf_proto_name(s->proto));
-        port_list(o, "ports", s->ports, s->n_ports, compact);
-        port_list(o, "local_ports", s->local_ports, s->n_local_ports, compact);
-        if (!compact || s->n_ifnames) {
-                cJSON *ifs = cJSON_AddArrayToObject(o, "interfaces");
-                for (size_t i = 0; i < s->n_ifnames; i++)
-                        cJSON_AddItemToArray(ifs, cJSON_CreateString(s->ifnames[i]));
-        }
-        cJSON_AddStringToObject(o, "direction", dirs[s->direction & 3]);
-        if (fx->has_delay) {
-                cJSON *d = cJSON_AddObjectToObject(o, "delay");
-                cJSON_AddNumberToObject(d, "ms", fx->delay_ms);
-                cJSON_AddNumberToObject(d, "jitter_ms", fx->jitter_ms);
-                cJSON_AddNumberToObject(d, "correlation", fx->delay_corr);
-                cJSON_AddStringToObject(d, "distribution", nf_dist_name(fx->has_dist ? fx->dist : NF_DIST_UNIFORM));
-        }
-        pct_effect(o, "loss", fx->has_loss, fx->loss_pct, fx->loss_corr);
-        pct_effect(o, "duplicate", fx->has_duplicate, fx->dup_pct, fx->dup_corr);
-        pct_effect(o, "corrupt", fx->has_corrupt, fx->corrupt_pct, fx->corrupt_corr);
-        if (fx->has_reorder) {
-                pct_effect(o, "reorder", true, fx->reorder_pct, fx->reorder_corr);
-                cJSON_AddNumberToObject(cJSON_GetObjectItem(o, "reorder"), "gap", fx->reorder_gap);
-        }
-        if (fx->has_rate)
-                cJSON_AddNumberToObject(cJSON_AddObjectToObject(o, "rate"), "kbit", (double)fx->rate_kbit);
-        if (fx->has_limit)
-                cJSON_AddNumberToObject(o, "limit", fx->limit);
-        cJSON_AddBoolToObject(o, "blackhole", fx->blackhole);
-        if (s->name[0])
-                cJSON_AddStringToObject(o, "name", s->name);
-        cJSON_AddNumberToObject(o, "duration_s", s->duration_s);
-        if (s->lease_s)
-                cJSON_AddNumberToObject(o, "lease_s", s->lease_s);
-        cJSON_AddBoolToObject(o, "allow_control_plane", s->allow_control_plane);
-        return o;
-}
-
-static cJSON *key_to_json(const struct nf_filter_key *k) {
-        char buf[NF_PREFIX_STRLEN];
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "remote", nf_prefix_format(&k->remote, buf, sizeof(buf)));
-        if (k->ip_proto)
-                cJSON_AddNumberToObject(o, "ip_proto", k->ip_proto);
-        if (k->remote_port.lo) {
-                snprintf(buf, sizeof(buf), "%u-%u", k->remote_port.lo, k->remote_port.hi);
-                cJSON_AddStringToObject(o, "remote_port", buf);
-        }
-        if (k->local_port.lo) {
-                snprintf(buf, sizeof(buf), "%u-%u", k->local_port.lo, k->local_port.hi);
-                cJSON_AddStringToObject(o, "local_port", buf);
-        }
-        return o;
-}
-
-cJSON *nf_plan_to_json(const struct nf_plan *p, bool filters) {
-        cJSON *o = cJSON_CreateObject(), *links = cJSON_AddArrayToObject(o, "links");
-        char h[32];
-        for (size_t i = 0; i < p->n_links; i++) {
-                const struct nf_plan_link *l = &p->links[i];
-                cJSON *lo = cJSON_CreateObject();
-                cJSON_AddStringToObject(lo, "interface", l->iface.name);
-                cJSON_AddNumberToObject(lo, "ifindex", l->iface.ifindex);
-                cJSON_AddStringToObject(lo, "direction", l->dir == NF_DIR_INGRESS ? "ingress" : "egress");
-                snprintf(h, sizeof(h), "ffff:%x", nf_hook_parent(l->dir) & 0xffff);
-                cJSON_AddStringToObject(lo, "clsact_hook", h);
-                cJSON_AddNumberToObject(lo, "priority_ipv4", l->prio_v4);
-                cJSON_AddNumberToObject(lo, "priority_ipv6", l->prio_v6);
-                cJSON_AddStringToObject(lo, "action", l->action == NF_ACTION_DROP ? "gact drop" : "mirred redirect");
-                cJSON_AddNumberToObject(lo, "action_index", l->act_index);
-                if (l->action == NF_ACTION_REDIRECT) {
-                        cJSON *ifb = cJSON_AddObjectToObject(lo, "ifb");
-                        cJSON_AddStringToObject(ifb, "name", l->ifb_name);
-                        cJSON_AddNumberToObject(ifb, "ifindex", l->ifb_ifindex);
-                        cJSON_AddStringToObject(ifb, "alias", l->ifb_alias);
-                        snprintf(h, sizeof(h), "%x:", NF_QDISC_MAJOR);
-                        cJSON_AddStringToObject(ifb, "qdisc", "netem");
-                        cJSON_AddStringToObject(ifb, "qdisc_handle", h);
-                }
-                cJSON_AddItemToArray(links, lo);
-        }
-        if (p->n_links && p->links[0].action == NF_ACTION_REDIRECT) {
-                const struct nf_netem_params *n = &p->netem;
-                cJSON *ne = cJSON_AddObjectToObject(o, "netem");
-                cJSON_AddNumberToObject(ne, "limit", n->limit);
-                cJSON_AddNumberToObject(ne, "latency_ns", (double)n->latency_ns);
-                cJSON_AddNumberToObject(ne, "jitter_ns", (double)n->jitter_ns);
-                cJSON_AddNumberToObject(ne, "loss", n->loss);
-                cJSON_AddNumberToObject(ne, "duplicate", n->duplicate);
-                cJSON_AddNumberToObject(ne, "corrupt", n->corrupt_prob);
-                cJSON_AddNumberToObject(ne, "reorder", n->reorder_prob);
-                cJSON_AddNumberToObject(ne, "gap", n->gap);
-                cJSON_AddNumberToObject(ne, "rate_bytes_per_s", (double)n->rate_bytes);
-                cJSON_AddStringToObject(ne, "distribution", nf_dist_name(n->dist));
-        }
-        cJSON_AddNumberToObject(o, "filters_per_link", (double)p->n_keys);
-        if (filters) {
-                cJSON *fs = cJSON_AddArrayToObject(o, "filters");
-                for (size_t k = 0; k < p->n_keys; k++) {
-                        cJSON *fo = key_to_json(&p->keys[k]);
-                        cJSON_AddNumberToObject(fo, "handle", (double)k + 1);
-                        cJSON_AddStringToObject(fo, "protocol", p->keys[k].remote.family == AF_INET6 ? "ipv6" : "ip");
-                        cJSON_AddItemToArray(fs, fo);
-                }
-        }
-        return o;
-}
 
 cJSON *nf_fault_to_json(const struct nf_fault *f, const char *state, const struct nf_counters *c) {
         char t[40];
@@ -175,7 +28,7 @@ cJSON *nf_fault_to_json(const struct nf_fault *f, const char *state, const struc
                 for (size_t i = 0; i < NF_N_PROTECTED; i++)
                         cJSON_AddItemToArray(pa, cJSON_CreateString(all[i]));
         }
-        cJSON_AddItemToObject(prot, "excluded_from_targets", prefixes(f->protected_hit, f->n_protected_hit));
+        cJSON_AddItemToObject(prot, "excluded_from_targets", nf_prefixes_to_json(f->protected_hit, f->n_protected_hit));
         if (f->reg && f->reg->api_port)
                 cJSON_AddNumberToObject(prot, "api_port", f->reg->api_port);
         if (f->n_names) {
@@ -184,7 +37,7 @@ cJSON *nf_fault_to_json(const struct nf_fault *f, const char *state, const struc
                         const struct nf_fault_name *fn = &f->names[i];
                         cJSON *no = cJSON_CreateObject();
                         cJSON_AddStringToObject(no, "target", fn->name);
-                        cJSON_AddItemToObject(no, "addresses", prefixes(fn->addrs, fn->n_addrs));
+                        cJSON_AddItemToObject(no, "addresses", nf_prefixes_to_json(fn->addrs, fn->n_addrs));
                         cJSON_AddStringToObject(no, fn->aws ? "read_at" : "resolved_at", nf_format_time(fn->resolved_ms, t, sizeof(t)));
                         if (fn->err)
                                 cJSON_AddStringToObject(no, "last_error", nf_resolver_strerror(fn->err));

@@ -9,10 +9,12 @@
 
 #include "api/fault_json.h"
 #include "api/http.h"
-#include "api/validate.h"
-#include "daemon/clock.h"
-#include "daemon/log.h"
-#include "daemon/memory.h"
+#include "api/errors.h"
+#include "api/request.h"
+#include "core/spec_json.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/memory.h"
 
 static bool is_json(struct evhttp_request *req) {
         const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
@@ -112,11 +114,11 @@ static void create_fault(struct nf_api *api, struct evhttp_request *req) {
 
         /* A content type a browser form cannot send keeps web pages from driving the API. */
         if (!is_json(req)) {
-                nf_fail(&e, 415, "unsupported_media_type", NULL, "send the body as Content-Type: application/json");
+                nf_fail(&e, NF_ERR_MEDIA_TYPE, "unsupported_media_type", NULL, "send the body as Content-Type: application/json");
                 return nf_api_reply_error(req, &e);
         }
         if (len > api->cfg->max_body_bytes) {
-                nf_fail(&e, 413, "body_too_large", NULL, "the body has %zu bytes, the limit (--max-body) is %u", len,
+                nf_fail(&e, NF_ERR_TOO_LARGE, "body_too_large", NULL, "the body has %zu bytes, the limit (--max-body) is %u", len,
                         api->cfg->max_body_bytes);
                 return nf_api_reply_error(req, &e);
         }
@@ -131,7 +133,7 @@ static void create_fault(struct nf_api *api, struct evhttp_request *req) {
         struct pending *p = calloc(1, sizeof(*p));
         if (!p) {
                 nf_spec_free(&spec);
-                nf_fail(&e, 500, "internal", NULL, "out of memory");
+                nf_fail(&e, NF_ERR_INTERNAL, "internal", NULL, "out of memory");
                 return nf_api_reply_error(req, &e);
         }
         *p = (struct pending){.api = api, .req = req, .spec = spec, .dry_run = dry_run_asked(req)};
@@ -142,13 +144,13 @@ static void create_fault(struct nf_api *api, struct evhttp_request *req) {
         if (n == 0)
                 return finish(p, NULL);
         if (!api->reg->resolver) {
-                nf_fail(&e, 503, "no_resolver", "targets", "hostnames cannot be resolved here (no resolver)");
+                nf_fail(&e, NF_ERR_UNAVAILABLE, "no_resolver", "targets", "hostnames cannot be resolved here (no resolver)");
                 return finish(p, &e);
         }
         /* Each waiting request holds its parsed targets and the answers: bound how many wait. */
         if (api->n_pending_lookups >= NF_MAX_PENDING_LOOKUPS) {
                 evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "2");
-                nf_fail(&e, 503, "dns_busy", "targets",
+                nf_fail(&e, NF_ERR_UNAVAILABLE, "dns_busy", "targets",
                         "%zu requests are already waiting for DNS answers (at most %d at once); retry later",
                         api->n_pending_lookups, NF_MAX_PENDING_LOOKUPS);
                 return finish(p, &e);
@@ -158,7 +160,7 @@ static void create_fault(struct nf_api *api, struct evhttp_request *req) {
         /* The reply waits for the answers; if the client goes away meanwhile, we notice. */
         nf_api_watch_client(api, req, on_client_gone, p);
         if (!nf_lookup_start(api->reg->resolver, (const char(*)[NF_TARGET_NAME_LEN])names, n, on_resolved, p)) {
-                nf_fail(&e, 500, "internal", NULL, "out of memory");
+                nf_fail(&e, NF_ERR_INTERNAL, "internal", NULL, "out of memory");
                 return finish(p, &e);
         }
 }
@@ -186,7 +188,7 @@ void nf_api_fault_item(struct nf_api *api, struct evhttp_request *req, const cha
         struct nf_fault *f = nf_registry_find(api->reg, id);
         struct nf_err e;
         if (!f) {
-                nf_fail(&e, 404, "not_found", "id", "no active fault '%.40s' (it may have expired or been deleted)", id);
+                nf_fail(&e, NF_ERR_NOT_FOUND, "not_found", "id", "no active fault '%.40s' (it may have expired or been deleted)", id);
                 return nf_api_reply_error(req, &e);
         }
         if (evhttp_request_get_command(req) == EVHTTP_REQ_DELETE) {
@@ -204,7 +206,7 @@ void nf_api_fault_renew(struct nf_api *api, struct evhttp_request *req, const ch
         struct nf_fault *f = nf_registry_find(api->reg, id);
         struct nf_err e;
         if (!f) {
-                nf_fail(&e, 404, "not_found", "id", "no active fault '%.40s' (it may have expired or been deleted)", id);
+                nf_fail(&e, NF_ERR_NOT_FOUND, "not_found", "id", "no active fault '%.40s' (it may have expired or been deleted)", id);
                 return nf_api_reply_error(req, &e);
         }
         if (nf_registry_renew(api->reg, f, &e) < 0)

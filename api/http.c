@@ -20,9 +20,10 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
-#include "daemon/clock.h"
-#include "daemon/log.h"
-#include "api/validate.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "api/errors.h"
+#include "api/request.h"
 
 #define MAX_HEADERS_BYTES 8192
 #define REQUEST_TIMEOUT_S 30
@@ -31,26 +32,6 @@
 static void conn_dispatched(struct nf_api *api, struct evhttp_request *req);
 static void conns_start(struct nf_api *api);
 static void conns_stop(struct nf_api *api);
-
-static const char *reason(int code) {
-        switch (code) {
-        case 200: return "OK";
-        case 201: return "Created";
-        case 400: return "Bad Request";
-        case 403: return "Forbidden";
-        case 404: return "Not Found";
-        case 405: return "Method Not Allowed";
-        case 409: return "Conflict";
-        case 413: return "Payload Too Large";
-        case 415: return "Unsupported Media Type";
-        case 417: return "Expectation Failed";
-        case 422: return "Unprocessable Entity";
-        case 429: return "Too Many Requests";
-        case 501: return "Not Implemented";
-        case 503: return "Service Unavailable";
-        default: return code >= 500 ? "Internal Server Error" : "Error";
-        }
-}
 
 void nf_api_reply(struct evhttp_request *req, int code, cJSON *body) {
         struct evbuffer *buf = evbuffer_new();
@@ -62,7 +43,7 @@ void nf_api_reply(struct evhttp_request *req, int code, cJSON *body) {
                 evbuffer_add(buf, s, strlen(s));
                 evbuffer_add(buf, "\n", 1);
         }
-        evhttp_send_reply(req, code, reason(code), buf);
+        evhttp_send_reply(req, code, nf_http_reason(code), buf);
         if (buf)
                 evbuffer_free(buf);
         free(s);
@@ -70,7 +51,7 @@ void nf_api_reply(struct evhttp_request *req, int code, cJSON *body) {
 }
 
 void nf_api_reply_error(struct evhttp_request *req, const struct nf_err *e) {
-        nf_api_reply(req, e->http, nf_err_to_json(e));
+        nf_api_reply(req, nf_http_status(e->kind), nf_err_to_json(e));
 }
 
 /* libevent answers what it cannot parse itself (a body over --max-body: 413; a request line,
@@ -91,26 +72,27 @@ void evhttp_send_error(struct evhttp_request *req, int code, const char *why) {
 
         switch (code) {
         case 413:
-                nf_fail(&e, 413, "body_too_large", NULL, "the body is larger than the limit (--max-body) of %u bytes",
+                nf_fail(&e, NF_ERR_TOO_LARGE, "body_too_large", NULL, "the body is larger than the limit (--max-body) of %u bytes",
                         error_api ? error_api->cfg->max_body_bytes : 0u);
                 break;
         case 501:
-                nf_fail(&e, 501, "not_implemented", NULL,
+                nf_fail(&e, NF_ERR_NOT_IMPLEMENTED, "not_implemented", NULL,
                         "the method is not implemented: netfaultd serves GET, POST and DELETE (methods are "
                         "case-sensitive)");
                 break;
         case 417:
-                nf_fail(&e, 417, "expectation_failed", NULL, "the only Expect this server knows is 100-continue");
+                nf_fail(&e, NF_ERR_EXPECTATION, "expectation_failed", NULL, "the only Expect this server knows is 100-continue");
                 break;
         case 400:
                 /* libevent does not say which of these it met. */
-                nf_fail(&e, 400, "bad_request", NULL,
+                nf_fail(&e, NF_ERR_INVALID, "bad_request", NULL,
                         "the request is not HTTP/1.0 or HTTP/1.1 that this server can read: a malformed request line "
                         "or header, an unsupported HTTP version, headers over %d bytes, or a bad Content-Length",
                         MAX_HEADERS_BYTES);
                 break;
         default: /* any other caller of evhttp_send_error */
-                nf_fail(&e, code, code >= 500 ? "unavailable" : "bad_request", NULL, "%s", why ? why : reason(code));
+                nf_fail(&e, code >= 500 ? NF_ERR_UNAVAILABLE : NF_ERR_INVALID, code >= 500 ? "unavailable" : "bad_request", NULL,
+                        "%s", why ? why : nf_http_reason(code));
                 break;
         }
         cJSON *body = nf_err_to_json(&e);
@@ -129,12 +111,12 @@ void evhttp_send_error(struct evhttp_request *req, int code, const char *why) {
                 evbuffer_add(buf, "\n", 1);
         }
         free(s);
-        nf_log(NF_LOG_DEBUG, "http.refused", "%d %s", e.http, e.code);
+        nf_log(NF_LOG_DEBUG, "http.refused", "%d %s", code, e.code);
         if (evcon && evhttp_connection_get_bufferevent(evcon)) {
                 out = bufferevent_get_output(evhttp_connection_get_bufferevent(evcon));
                 at = evbuffer_get_length(out);
         }
-        evhttp_send_reply(req, code, reason(code), buf);
+        evhttp_send_reply(req, code, nf_http_reason(code), buf);
         /* A request whose version was never read (HTTP/0.9, HTTP/2.0) has version 0.0 in
          * libevent, which it would print as the status line; its own error page says 1.1. The
          * reply is still in the output buffer (written once the socket is writable). */
@@ -166,7 +148,7 @@ static bool request_ok(struct evhttp_request *req, const char *path, enum evhttp
             m != EVHTTP_REQ_PATCH && m != EVHTTP_REQ_HEAD && m != EVHTTP_REQ_OPTIONS) {
                 /* CONNECT replies carry no framing for a body in libevent: end the connection. */
                 evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
-                nf_fail(&e, 501, "not_implemented", NULL, "the method is not implemented: netfaultd serves GET, POST and DELETE");
+                nf_fail(&e, NF_ERR_NOT_IMPLEMENTED, "not_implemented", NULL, "the method is not implemented: netfaultd serves GET, POST and DELETE");
                 nf_api_reply_error(req, &e);
                 return false;
         }
@@ -175,11 +157,11 @@ static bool request_ok(struct evhttp_request *req, const char *path, enum evhttp
         if (cl > 1 || te > 1 || (cl && te)) {
                 evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
                 if (cl > 1)
-                        nf_fail(&e, 400, "bad_request", NULL, "the request has %zu Content-Length headers; send one", cl);
+                        nf_fail(&e, NF_ERR_INVALID, "bad_request", NULL, "the request has %zu Content-Length headers; send one", cl);
                 else if (te > 1)
-                        nf_fail(&e, 400, "bad_request", NULL, "the request has %zu Transfer-Encoding headers; send one", te);
+                        nf_fail(&e, NF_ERR_INVALID, "bad_request", NULL, "the request has %zu Transfer-Encoding headers; send one", te);
                 else
-                        nf_fail(&e, 400, "bad_request", NULL,
+                        nf_fail(&e, NF_ERR_INVALID, "bad_request", NULL,
                                 "the request has both Content-Length and Transfer-Encoding; send only one of them");
                 nf_api_reply_error(req, &e);
                 return false;
@@ -197,7 +179,7 @@ static bool request_ok(struct evhttp_request *req, const char *path, enum evhttp
 static void method_not_allowed(struct evhttp_request *req, const char *allow) {
         struct nf_err e;
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
-        nf_fail(&e, 405, "method_not_allowed", NULL, "%s allows %s",
+        nf_fail(&e, NF_ERR_METHOD, "method_not_allowed", NULL, "%s allows %s",
                 evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req)), allow);
         nf_api_reply_error(req, &e);
 }
@@ -274,10 +256,10 @@ static bool rate_ok(struct nf_api *api, struct evhttp_request *req) {
         }
         evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
         if (!client_ok)
-                nf_fail(&e, 429, "rate_limited", NULL, "more than %u changing requests per second from %s (--rate-limit)",
+                nf_fail(&e, NF_ERR_LIMIT, "rate_limited", NULL, "more than %u changing requests per second from %s (--rate-limit)",
                         api->cfg->rate_limit, addr);
         else
-                nf_fail(&e, 429, "rate_limited", NULL,
+                nf_fail(&e, NF_ERR_LIMIT, "rate_limited", NULL,
                         "more than %u changing requests per second from all clients together (--rate-limit-global)",
                         api->cfg->rate_limit_global);
         nf_api_reply_error(req, &e);
@@ -329,7 +311,7 @@ static void route(struct evhttp_request *req, void *arg) {
                         return;
                 return nf_api_fault_item(api, req, path + 11);
         }
-        nf_fail(&e, 404, "not_found", NULL, "no such resource: %.200s", path);
+        nf_fail(&e, NF_ERR_NOT_FOUND, "not_found", NULL, "no such resource: %.200s", path);
         nf_api_reply_error(req, &e);
 }
 
@@ -426,7 +408,7 @@ static int listen_tcp(struct nf_api *api, const char *spec, char *err, size_t er
         return 0;
 }
 
-int nf_api_start(struct nf_api *api, struct event_base *base, struct nf_registry *reg, const struct nf_config *cfg,
+int nf_api_start(struct nf_api *api, struct event_base *base, struct nf_registry *reg, const struct nf_api_options *cfg,
                  char *err, size_t errlen) {
         *api = (struct nf_api){.base = base, .reg = reg, .cfg = cfg};
         api->http = evhttp_new(base);

@@ -1,12 +1,25 @@
 /* The HTTP server: listening (TCP or Unix socket), request limits, routing, JSON replies. */
 #pragma once
+#include "api/layer.h"
+
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
-#include "daemon/config.h"
-#include "daemon/registry.h"
+#include "core/registry.h"
 
 struct event_base;
+
+/* What the HTTP surface is told at start (the daemon fills it from its command line). */
+struct nf_api_options {
+        char listen[256];            /* HOST:PORT or unix:PATH */
+        uint32_t max_duration_s, default_duration_s;
+        uint32_t max_body_bytes;
+        uint32_t rate_limit;         /* changing requests per second per client, 0: off */
+        uint32_t rate_limit_global;  /* ... from all clients together, 0: off */
+        uint32_t max_connections;    /* 0: derived from RLIMIT_NOFILE */
+        uint32_t request_timeout_s;
+};
 struct evhttp_request;
 struct cJSON;
 
@@ -28,7 +41,7 @@ struct nf_api {
         struct event_base *base;
         struct evhttp *http;
         struct nf_registry *reg;
-        const struct nf_config *cfg;
+        const struct nf_api_options *cfg;
         char unix_path[256];
         dev_t unix_dev; /* the socket file we created, removed on exit only if still ours */
         ino_t unix_ino;
@@ -56,7 +69,7 @@ void nf_api_unwatch_client(struct nf_api *api, struct evhttp_request *req);
 /* The TCP port of a --listen value, 0 for unix: or an unparsable one. */
 uint16_t nf_listen_port(const char *listen);
 
-int nf_api_start(struct nf_api *api, struct event_base *base, struct nf_registry *reg, const struct nf_config *cfg,
+int nf_api_start(struct nf_api *api, struct event_base *base, struct nf_registry *reg, const struct nf_api_options *cfg,
                  char *err, size_t errlen);
 void nf_api_stop(struct nf_api *api);
 

@@ -77,7 +77,7 @@ NFB=$work/nfbench
 
 commit=$(git -C "$repo" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 dirty=false
-[ -n "$(git -C "$repo" status --porcelain -- daemon netem api meson.build 2>/dev/null)" ] && dirty=true
+[ -n "$(git -C "$repo" status --porcelain -- daemon core netem api meson.build 2>/dev/null)" ] && dirty=true
 date_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
 emit() { printf '{%s}\n' "$1" >>"$raw"; }

@@ -3,7 +3,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "daemon/log.h"
+#include "core/log.h"
 
 /* Exit codes (sysexits.h values, so that systemd and shells can tell them apart). */
 #define NF_EXIT_OK 0

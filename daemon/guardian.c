@@ -14,7 +14,7 @@
 #include <dirent.h>
 #include <event2/event.h>
 
-#include "daemon/log.h"
+#include "core/log.h"
 #include "daemon/privs.h"
 #include "netem/apply.h"
 #include "netem/sweep.h"

@@ -8,7 +8,7 @@
 #pragma once
 #include <sys/types.h>
 
-#include "daemon/journal.h"
+#include "core/journal.h"
 
 struct event_base;
 struct event;

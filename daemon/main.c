@@ -14,15 +14,15 @@
 #include <unistd.h>
 
 #include "api/http.h"
-#include "daemon/awsranges.h"
+#include "core/awsranges.h"
 #include "daemon/config.h"
 #include "daemon/guardian.h"
-#include "daemon/journal.h"
-#include "daemon/log.h"
+#include "core/journal.h"
+#include "core/log.h"
 #include "daemon/privs.h"
-#include "daemon/registry.h"
+#include "core/registry.h"
 #include "daemon/reload.h"
-#include "daemon/resolver.h"
+#include "core/resolver.h"
 
 #define LOCK_WAIT_MS 5000
 
@@ -193,7 +193,15 @@ int main(int argc, char **argv) {
                         nf_log(NF_LOG_WARN, "guardian.watch", "cannot watch the guardian: its death would go unnoticed");
         }
 
-        if (nf_api_start(&api, base, &reg, &cfg, err, sizeof(err)) < 0) {
+        struct nf_api_options api_opts = {.max_duration_s = cfg.max_duration_s,
+                                          .default_duration_s = cfg.default_duration_s,
+                                          .max_body_bytes = cfg.max_body_bytes,
+                                          .rate_limit = cfg.rate_limit,
+                                          .rate_limit_global = cfg.rate_limit_global,
+                                          .max_connections = cfg.max_connections,
+                                          .request_timeout_s = cfg.request_timeout_s};
+        snprintf(api_opts.listen, sizeof(api_opts.listen), "%s", cfg.listen);
+        if (nf_api_start(&api, base, &reg, &api_opts, err, sizeof(err)) < 0) {
                 nf_log(NF_LOG_ERROR, "daemon.start_failed", "%s", err);
                 exit_code = NF_EXIT_OSERR;
                 goto out_api;

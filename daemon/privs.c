@@ -9,7 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "daemon/log.h"
+#include "core/log.h"
 
 int nf_keep_only_net_admin(const char *event) {
         struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};

@@ -2,7 +2,7 @@
 
 #include <stdio.h>
 
-#include "daemon/log.h"
+#include "core/log.h"
 
 static struct {
         const char *what;

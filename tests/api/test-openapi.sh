@@ -17,8 +17,8 @@ else
   n=$((n+1)); echo "ok $n - # SKIP redocly is not installed (npm missing)"
 fi
 
-# Request fields: the validator's list of known keys (api/validate.c) against FaultSpec.
-fields=$(sed -n '/static const char \*const keys\[\] = {"targets"/,/NULL};/p' "$ROOT/api/validate.c" | grep -o '"[a-z_]*"' | tr -d '"')
+# Request fields: the validator's list of known keys (core/spec_json.c) against FaultSpec.
+fields=$(sed -n '/static const char \*const keys\[\] = {"targets"/,/NULL};/p' "$ROOT/core/spec_json.c" | grep -o '"[a-z_]*"' | tr -d '"')
 spec_props=$(sed -n '/^    FaultSpec:/,/^    Fault:/p' "$SPEC" | grep -E '^        [a-z_]+:' | sed 's/^ *//; s/:.*//')
 for f in $fields; do
   if echo "$spec_props" | grep -qx "$f"; then ok "FaultSpec describes '$f'"; else nok "FaultSpec lacks '$f' that the validator accepts"; fi

@@ -14,7 +14,8 @@
 
 #include "api/errors.h"
 #include "api/fault_json.h"
-#include "api/validate.h"
+#include "api/request.h"
+#include "core/spec_json.h"
 #include "netem/plan.h"
 
 static void check_reply(cJSON *reply) {
@@ -70,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (nf_json_depth(root) < 0)
                 abort();
         if (nf_validate_fault(root, &lim, &s, &e) < 0) {
-                if (e.http < 400 || e.http > 599)
+                if (nf_http_status(e.kind) < 400 || nf_http_status(e.kind) > 599)
                         abort(); /* every refusal is an HTTP error */
                 check_reply(nf_err_to_json(&e));
         } else {

@@ -1,5 +1,5 @@
 /* libFuzzer target: any bytes as a journal record (fault-<id>.json) and as clsact.json in a state
- * directory, read by the daemon's own loader (daemon/journal.c) the way start-up reconciliation
+ * directory, read by the daemon's own loader (core/journal.c) the way start-up reconciliation
  * does: load, then validate each record's spec as resume does. The loader must never crash, leak
  * or read out of bounds, whatever a full disk, a crash mid-write or a hostile local user left
  * there; a record it cannot use is moved aside (*.corrupt), which this target undoes each run. */
@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api/validate.h"
-#include "daemon/journal.h"
-#include "daemon/log.h"
+#include "core/spec_json.h"
+#include "core/journal.h"
+#include "core/log.h"
 #include "netem/spec.h"
 
 static char dir[256];

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/fault_json.h"
-#include "api/validate.h"
+#include "api/request.h"
+#include "core/spec_json.h"
 #include "netem/plan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

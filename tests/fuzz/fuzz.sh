@@ -43,7 +43,7 @@ LIBS="-lnl-route-3 -lnl-3 -lmnl -levent -lcjson -lm"
 
 # The daemon's sources once, as objects (fuzzer-instrumented, no main), then one link per target.
 mkdir -p "$T/obj"
-srcs=$(ls "$ROOT"/netem/*.c "$ROOT"/api/*.c "$ROOT"/daemon/*.c | grep -v '/main\.c$')
+srcs=$(ls "$ROOT"/netem/*.c "$ROOT"/api/*.c "$ROOT"/core/*.c "$ROOT"/daemon/*.c | grep -v '/main\.c$')
 if ! (cd "$T/obj" && $CC $FLAGS -fsanitize=fuzzer-no-link $INC -c $srcs) 2>"$T/build.log"; then
     if grep -q "fuzzer" "$T/build.log"; then
         echo "1..0 # SKIP libFuzzer is not available ($(head -n1 "$T/build.log"))"

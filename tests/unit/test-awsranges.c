@@ -2,7 +2,8 @@
  * fail-closed answers (never a wider set than asked). */
 #include <stdlib.h>
 
-#include "daemon/awsranges.h"
+#include "api/errors.h"
+#include "core/awsranges.h"
 #include "tests/unit/tap.h"
 
 static const char *fixture;
@@ -11,7 +12,7 @@ static size_t select_n(const struct nf_aws_ranges *r, const char *spec, int *htt
         struct nf_prefix *v = NULL;
         size_t n = 0;
         struct nf_err e = {0};
-        *http = nf_aws_ranges_select(r, spec, "targets[0]", &v, &n, &e) < 0 ? e.http : 200;
+        *http = nf_aws_ranges_select(r, spec, "targets[0]", &v, &n, &e) < 0 ? nf_http_status(e.kind) : 200;
         snprintf(code, code_len, "%s", e.code);
         free(v);
         return n;

@@ -13,10 +13,11 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
-#include "api/validate.h"
-#include "daemon/journal.h"
-#include "daemon/log.h"
-#include "daemon/registry.h"
+#include "api/errors.h"
+#include "core/spec_json.h"
+#include "core/journal.h"
+#include "core/log.h"
+#include "core/registry.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/nf-journal-apply-XXXXXX";
@@ -97,8 +98,8 @@ int main(void) {
                 close(fd);
 
         struct nf_fault *f = create(&reg, &e);
-        tap_ok(!f && e.http == 503 && strcmp(e.code, "journal_unavailable") == 0 && strstr(e.message, "journal"),
-               "with the state directory full, a fault is refused with 503 journal_unavailable (got %d %s: %s)", e.http,
+        tap_ok(!f && nf_http_status(e.kind) == 503 && strcmp(e.code, "journal_unavailable") == 0 && strstr(e.message, "journal"),
+               "with the state directory full, a fault is refused with 503 journal_unavailable (got %d %s: %s)", nf_http_status(e.kind),
                e.code, e.message);
         tap_ok(!lo_has_clsact(), "nothing reached the kernel (no clsact qdisc on lo)");
         tap_ok(records() == 0, "no record (and no temporary file) is left behind");
@@ -108,7 +109,7 @@ int main(void) {
         e = (struct nf_err){0};
         f = create(&reg, &e);
         tap_ok(f || strcmp(e.code, "journal_unavailable") != 0, "with room again the journal is no obstacle (%d %s)",
-               f ? 201 : e.http, f ? "created" : e.code);
+               f ? 201 : nf_http_status(e.kind), f ? "created" : e.code);
         nf_registry_delete_all(&reg, "test");
         nf_registry_fini(&reg);
         event_base_free(base);

@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon/journal.h"
-#include "daemon/log.h"
+#include "core/journal.h"
+#include "core/log.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/nf-journal-XXXXXX";

@@ -5,8 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/fault_json.h"
-#include "api/validate.h"
+#include "api/errors.h"
+#include "api/request.h"
+#include "core/spec_json.h"
 #include "tap.h"
 
 static const struct nf_validate_limits LIM = {.max_duration_s = 3600, .default_duration_s = 300};
@@ -101,10 +102,10 @@ static void check_bad(const struct bad_case *c) {
         struct nf_spec s;
         struct nf_err e = {0};
         int r = nf_validate_fault(root, &LIM, &s, &e);
-        int ok = r < 0 && e.http == c->http && strcmp(e.field, c->field) == 0 && strstr(e.message, c->in_message);
+        int ok = r < 0 && nf_http_status(e.kind) == c->http && strcmp(e.field, c->field) == 0 && strstr(e.message, c->in_message);
         tap_ok(ok, "refuses %s -> %d %s", c->json, c->http, c->field[0] ? c->field : "(no field)");
         if (!ok)
-                printf("#   got r=%d http=%d field='%s' message='%s'\n", r, e.http, e.field, e.message);
+                printf("#   got r=%d http=%d field='%s' message='%s'\n", r, nf_http_status(e.kind), e.field, e.message);
         if (r == 0)
                 nf_spec_free(&s);
         cJSON_Delete(root);
@@ -160,7 +161,7 @@ static void check_strict(void) {
                 char *copy = malloc(len ? len : 1);
                 memcpy(copy, c->body, len);
                 cJSON *j = nf_json_parse_strict(copy, len, &e);
-                bool ok = c->in_message ? !j && e.http == 400 && strcmp(e.code, "invalid_json") == 0 &&
+                bool ok = c->in_message ? !j && nf_http_status(e.kind) == 400 && strcmp(e.code, "invalid_json") == 0 &&
                                                   strstr(e.message, c->in_message)
                                         : j != NULL;
                 tap_ok(ok, "strict body %zu %s%s", i, c->in_message ? "refused: " : "accepted", c->in_message ? c->in_message : "");
@@ -206,7 +207,7 @@ static void check_query(void) {
                 struct nf_query q = {.dry_run = true};
                 struct nf_err e = {0};
                 int r = nf_query_parse(cases[i].query, cases[i].allowed, &q, &e);
-                bool ok = cases[i].dry_run < 0 ? r < 0 && e.http == 400 && strcmp(e.code, "invalid_query") == 0 &&
+                bool ok = cases[i].dry_run < 0 ? r < 0 && nf_http_status(e.kind) == 400 && strcmp(e.code, "invalid_query") == 0 &&
                                                          strcmp(e.field, cases[i].field) == 0 &&
                                                          strstr(e.message, cases[i].in_message)
                                                : r == 0 && q.dry_run == (cases[i].dry_run == 1);

@@ -1,4 +1,4 @@
-#include "daemon/journal.h"
+#include "core/journal.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/log.h"
+#include "core/log.h"
 
 #define JOURNAL_VERSION 1
 #define MAX_RECORD_BYTES (16 * 1024 * 1024)

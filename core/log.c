@@ -1,4 +1,4 @@
-#include "daemon/log.h"
+#include "core/log.h"
 
 #include <cjson/cJSON.h>
 #include <event2/event.h>
@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "daemon/clock.h"
+#include "core/clock.h"
 
 static enum nf_log_format format = NF_LOG_TEXT;
 static enum nf_log_level min_level = NF_LOG_INFO;

@@ -1,4 +1,4 @@
-#include "api/validate.h"
+#include "core/spec_json.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "netem/encode.h"
 
 /* Bounds, in API units. */
 #define MAX_DELAY_MS 60000.0  /* a minute; longer is an outage, use blackhole */
@@ -49,7 +51,7 @@ static int check_keys(const cJSON *obj, const char *prefix, const char *const *a
                 if (!ok) {
                         char field[96];
                         snprintf(field, sizeof(field), "%s%s", prefix, it->string);
-                        return nf_fail(e, 400, "unknown_field", field, "%s: unknown field", field);
+                        return nf_fail(e, NF_ERR_INVALID, "unknown_field", field, "%s: unknown field", field);
                 }
         }
         return 0;
@@ -64,15 +66,15 @@ static int get_number(const cJSON *obj, const char *prefix, const char *key, boo
                 *present = v != NULL;
         if (!v) {
                 if (required)
-                        return nf_fail(e, 400, "missing_field", field, "%s is required", field);
+                        return nf_fail(e, NF_ERR_INVALID, "missing_field", field, "%s is required", field);
                 return 0;
         }
         if (!cJSON_IsNumber(v)) {
                 show(v, shown, sizeof(shown));
-                return nf_fail(e, 400, "invalid_type", field, "%s: expected a number, got %s", field, shown);
+                return nf_fail(e, NF_ERR_INVALID, "invalid_type", field, "%s: expected a number, got %s", field, shown);
         }
         if (!isfinite(v->valuedouble) || v->valuedouble < lo || v->valuedouble > hi)
-                return nf_fail(e, 400, "out_of_range", field, "%s: %.10g is out of range %g..%g", field, v->valuedouble, lo,
+                return nf_fail(e, NF_ERR_INVALID, "out_of_range", field, "%s: %.10g is out of range %g..%g", field, v->valuedouble, lo,
                                hi);
         /* -0 is 0: echoing "-0" back would only puzzle whoever reads the fault. */
         *out = v->valuedouble == 0 ? 0 : v->valuedouble;
@@ -92,7 +94,7 @@ static int get_integer(const cJSON *obj, const char *prefix, const char *key, bo
         if (d != floor(d)) {
                 char field[96];
                 snprintf(field, sizeof(field), "%s%s", prefix, key);
-                return nf_fail(e, 400, "invalid_type", field, "%s: expected a whole number, got %.10g", field, d);
+                return nf_fail(e, NF_ERR_INVALID, "invalid_type", field, "%s: expected a whole number, got %.10g", field, d);
         }
         *out = (uint64_t)d;
         return 0;
@@ -104,7 +106,7 @@ static const cJSON *get_object(const cJSON *root, const char *key, struct nf_err
         *bad = 0;
         if (v && !cJSON_IsObject(v)) {
                 show(v, shown, sizeof(shown));
-                *bad = nf_fail(e, 400, "invalid_type", key, "%s: expected an object, got %s", key, shown);
+                *bad = nf_fail(e, NF_ERR_INVALID, "invalid_type", key, "%s: expected an object, got %s", key, shown);
                 return NULL;
         }
         return v;
@@ -121,24 +123,24 @@ static int parse_prefix_list(const cJSON *root, const char *key, bool required, 
         *n = 0;
         if (!arr) {
                 if (required)
-                        return nf_fail(e, 400, "missing_field", key,
+                        return nf_fail(e, NF_ERR_INVALID, "missing_field", key,
                                        "%s is required: a list of IPv4/IPv6 addresses, CIDRs, hostnames or aws:SERVICE", key);
                 return 0;
         }
         if (!cJSON_IsArray(arr)) {
                 show(arr, shown, sizeof(shown));
-                return nf_fail(e, 400, "invalid_type", key, "%s: expected an array, got %s", key, shown);
+                return nf_fail(e, NF_ERR_INVALID, "invalid_type", key, "%s: expected an array, got %s", key, shown);
         }
         count = (size_t)cJSON_GetArraySize(arr);
         if (required && count == 0)
-                return nf_fail(e, 400, "out_of_range", key, "%s: give at least one address or CIDR", key);
+                return nf_fail(e, NF_ERR_INVALID, "out_of_range", key, "%s: give at least one address or CIDR", key);
         if (count > max)
-                return nf_fail(e, 400, "too_many", key, "%s: %zu entries, at most %zu", key, count, max);
+                return nf_fail(e, NF_ERR_INVALID, "too_many", key, "%s: %zu entries, at most %zu", key, count, max);
         if (count == 0)
                 return 0;
         *out = calloc(count, sizeof(**out));
         if (!*out)
-                return nf_fail(e, 500, "internal", key, "out of memory");
+                return nf_fail(e, NF_ERR_INTERNAL, "internal", key, "out of memory");
         cJSON_ArrayForEach(it, arr) {
                 snprintf(field, sizeof(field), "%s[%zu]", key, i);
                 bool ok = cJSON_IsString(it) && nf_prefix_parse(it->valuestring, &(*out)[*n]) == 0;
@@ -150,20 +152,20 @@ static int parse_prefix_list(const cJSON *root, const char *key, bool required, 
                         if (*n_names >= NF_MAX_TARGET_NAMES) {
                                 free(*out);
                                 *out = NULL;
-                                return nf_fail(e, 400, "too_many", field, "%s: at most %d hostnames and aws: selections",
+                                return nf_fail(e, NF_ERR_INVALID, "too_many", field, "%s: at most %d hostnames and aws: selections",
                                                field, NF_MAX_TARGET_NAMES);
                         }
                         if (!*names && !(*names = calloc(NF_MAX_TARGET_NAMES, NF_TARGET_NAME_LEN))) {
                                 free(*out);
                                 *out = NULL;
-                                return nf_fail(e, 500, "internal", key, "out of memory");
+                                return nf_fail(e, NF_ERR_INTERNAL, "internal", key, "out of memory");
                         }
                         snprintf((*names)[(*n_names)++], NF_TARGET_NAME_LEN, "%s", it->valuestring);
                 } else {
                         show(it, shown, sizeof(shown));
                         free(*out);
                         *out = NULL;
-                        return nf_fail(e, 400, "invalid_address", field, "%s: %s is not an IPv4/IPv6 address or CIDR%s",
+                        return nf_fail(e, NF_ERR_INVALID, "invalid_address", field, "%s: %s is not an IPv4/IPv6 address or CIDR%s",
                                        field, shown, names ? ", a hostname or aws:SERVICE[:region]" : "");
                 }
                 i++;
@@ -203,10 +205,10 @@ static int parse_ports(const cJSON *root, const char *key, struct nf_port_range 
                 return 0;
         if (!cJSON_IsArray(arr)) {
                 show(arr, shown, sizeof(shown));
-                return nf_fail(e, 400, "invalid_type", key, "%s: expected an array, got %s", key, shown);
+                return nf_fail(e, NF_ERR_INVALID, "invalid_type", key, "%s: expected an array, got %s", key, shown);
         }
         if (cJSON_GetArraySize(arr) == 0 || cJSON_GetArraySize(arr) > NF_MAX_PORTS)
-                return nf_fail(e, 400, "out_of_range", key, "%s: give 1 to %d ports or ranges", key, NF_MAX_PORTS);
+                return nf_fail(e, NF_ERR_INVALID, "out_of_range", key, "%s: give 1 to %d ports or ranges", key, NF_MAX_PORTS);
         cJSON_ArrayForEach(it, arr) {
                 struct nf_port_range r;
                 snprintf(field, sizeof(field), "%s[%zu]", key, i);
@@ -215,7 +217,7 @@ static int parse_ports(const cJSON *root, const char *key, struct nf_port_range 
                         r.lo = r.hi = (uint16_t)it->valuedouble;
                 } else if (!cJSON_IsString(it) || parse_port_string(it->valuestring, &r) < 0) {
                         show(it, shown, sizeof(shown));
-                        return nf_fail(e, 400, "invalid_port", field,
+                        return nf_fail(e, NF_ERR_INVALID, "invalid_port", field,
                                        "%s: %s is not a port (1-65535) or a range \"lo-hi\" with lo <= hi", field, shown);
                 }
                 out[i++] = r;
@@ -242,21 +244,21 @@ static int parse_interfaces(const cJSON *root, struct nf_spec *s, struct nf_err 
                 return 0;
         if (!cJSON_IsArray(arr)) {
                 show(arr, shown, sizeof(shown));
-                return nf_fail(e, 400, "invalid_type", "interfaces", "interfaces: expected an array, got %s", shown);
+                return nf_fail(e, NF_ERR_INVALID, "invalid_type", "interfaces", "interfaces: expected an array, got %s", shown);
         }
         if (cJSON_GetArraySize(arr) == 0 || cJSON_GetArraySize(arr) > NF_MAX_IFACES)
-                return nf_fail(e, 400, "out_of_range", "interfaces",
+                return nf_fail(e, NF_ERR_INVALID, "out_of_range", "interfaces",
                                "interfaces: give 1 to %d names, or leave it out for every interface with a default route",
                                NF_MAX_IFACES);
         cJSON_ArrayForEach(it, arr) {
                 snprintf(field, sizeof(field), "interfaces[%zu]", i);
                 if (!cJSON_IsString(it) || !valid_ifname(it->valuestring)) {
                         show(it, shown, sizeof(shown));
-                        return nf_fail(e, 400, "invalid_interface", field, "%s: %s is not an interface name", field, shown);
+                        return nf_fail(e, NF_ERR_INVALID, "invalid_interface", field, "%s: %s is not an interface name", field, shown);
                 }
                 for (size_t j = 0; j < i; j++)
                         if (strcmp(s->ifnames[j], it->valuestring) == 0)
-                                return nf_fail(e, 400, "duplicate", field, "%s: '%s' is listed twice", field,
+                                return nf_fail(e, NF_ERR_INVALID, "duplicate", field, "%s: '%s' is listed twice", field,
                                                it->valuestring);
                 snprintf(s->ifnames[i++], IF_NAMESIZE, "%s", it->valuestring);
         }
@@ -280,7 +282,7 @@ static int parse_enum(const cJSON *root, const char *key, const char *const *nam
                 snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", list[0] ? ", " : "", names[i]);
         }
         show(v, shown, sizeof(shown));
-        return nf_fail(e, 400, "invalid_value", key, "%s: %s is not one of %s", key, shown, list);
+        return nf_fail(e, NF_ERR_INVALID, "invalid_value", key, "%s: %s is not one of %s", key, shown, list);
 }
 
 /* {percent, correlation} effects: loss, duplicate, corrupt, and reorder (+gap). */
@@ -321,7 +323,7 @@ static int parse_effects(const cJSON *root, struct nf_effects *fx, struct nf_err
                         int d = 0;
                         struct nf_err sub;
                         if (parse_enum(o, "distribution", dist_names, NF_DIST_COUNT, &d, &sub) < 0) {
-                                return nf_fail(e, 400, sub.code, "delay.distribution", "delay.%s", sub.message);
+                                return nf_fail(e, NF_ERR_INVALID, sub.code, "delay.distribution", "delay.%s", sub.message);
                         }
                         fx->dist = (enum nf_dist)d;
                         fx->has_dist = true;
@@ -356,7 +358,7 @@ static int parse_effects(const cJSON *root, struct nf_effects *fx, struct nf_err
                 char shown[96];
                 if (!cJSON_IsBool(v)) {
                         show(v, shown, sizeof(shown));
-                        return nf_fail(e, 400, "invalid_type", "blackhole", "blackhole: expected true or false, got %s",
+                        return nf_fail(e, NF_ERR_INVALID, "invalid_type", "blackhole", "blackhole: expected true or false, got %s",
                                        shown);
                 }
                 fx->blackhole = cJSON_IsTrue(v);
@@ -370,27 +372,27 @@ static int cross_check(const struct nf_spec *s, struct nf_err *e) {
         bool shaped = fx->has_delay || fx->has_loss || fx->has_duplicate || fx->has_corrupt || fx->has_reorder ||
                       fx->has_rate || fx->has_limit;
         if (fx->blackhole && shaped)
-                return nf_fail(e, 400, "conflict", "blackhole",
+                return nf_fail(e, NF_ERR_INVALID, "conflict", "blackhole",
                                "blackhole: true drops everything matched and cannot be combined with delay, loss, "
                                "duplicate, corrupt, reorder, rate or limit");
         if (!fx->blackhole && !shaped)
-                return nf_fail(e, 400, "missing_field", "delay",
+                return nf_fail(e, NF_ERR_INVALID, "missing_field", "delay",
                                "no effect given: add delay, loss, duplicate, corrupt, reorder, rate, limit or "
                                "\"blackhole\": true");
         if (fx->has_reorder && !(fx->has_delay && fx->delay_ms > 0))
-                return nf_fail(e, 400, "conflict", "reorder",
+                return nf_fail(e, NF_ERR_INVALID, "conflict", "reorder",
                                "reorder needs a delay above 0 ms: reordered packets are the ones sent without it");
         if (fx->has_dist && fx->dist != NF_DIST_UNIFORM && fx->jitter_ms <= 0)
-                return nf_fail(e, 400, "conflict", "delay.distribution",
+                return nf_fail(e, NF_ERR_INVALID, "conflict", "delay.distribution",
                                "delay.distribution: '%s' shapes the jitter, so delay.jitter_ms must be above 0",
                                nf_dist_name(fx->dist));
         if ((s->n_ports || s->n_local_ports) && s->proto != NF_PROTO_TCP && s->proto != NF_PROTO_UDP) {
                 const char *f = s->n_ports ? "ports" : "local_ports";
-                return nf_fail(e, 400, "conflict", f, "%s: need \"protocol\": \"tcp\" or \"udp\" (protocol is '%s')", f,
+                return nf_fail(e, NF_ERR_INVALID, "conflict", f, "%s: need \"protocol\": \"tcp\" or \"udp\" (protocol is '%s')", f,
                                nf_proto_name(s->proto));
         }
         if (s->lease_s > s->duration_s)
-                return nf_fail(e, 400, "conflict", "lease_s", "lease_s: %u is longer than duration_s %u", s->lease_s,
+                return nf_fail(e, NF_ERR_INVALID, "conflict", "lease_s", "lease_s: %u is longer than duration_s %u", s->lease_s,
                                s->duration_s);
         return 0;
 }
@@ -428,7 +430,7 @@ static int check_duplicates(const cJSON *item, const char *path, struct nf_err *
                 if (n > 1) {
                         const char **keys = malloc(n * sizeof(*keys));
                         if (!keys)
-                                return nf_fail(e, 500, "internal", NULL, "out of memory");
+                                return nf_fail(e, NF_ERR_INTERNAL, "internal", NULL, "out of memory");
                         cJSON_ArrayForEach(c, item) keys[i++] = c->string;
                         qsort(keys, n, sizeof(*keys), cmp_key);
                         for (i = 1; i < n && strcmp(keys[i - 1], keys[i]) != 0; i++)
@@ -436,7 +438,7 @@ static int check_duplicates(const cJSON *item, const char *path, struct nf_err *
                         if (i < n) {
                                 snprintf(field, sizeof(field), "%s%s%.60s", path, path[0] ? "." : "", keys[i]);
                                 free(keys);
-                                return nf_fail(e, 400, "duplicate_field", field,
+                                return nf_fail(e, NF_ERR_INVALID, "duplicate_field", field,
                                                "%s: given more than once (each key may appear once per object)", field);
                         }
                         free(keys);
@@ -469,9 +471,9 @@ int nf_validate_fault(const cJSON *root, const struct nf_validate_limits *lim, s
 
         *s = (struct nf_spec){.direction = NF_DIR_EGRESS};
         if (!cJSON_IsObject(root))
-                return nf_fail(e, 400, "invalid_body", NULL, "the body must be a JSON object");
+                return nf_fail(e, NF_ERR_INVALID, "invalid_body", NULL, "the body must be a JSON object");
         if (nf_json_depth(root) > NF_MAX_JSON_DEPTH)
-                return nf_fail(e, 400, "invalid_body", NULL, "the body nests deeper than %d levels", NF_MAX_JSON_DEPTH);
+                return nf_fail(e, NF_ERR_INVALID, "invalid_body", NULL, "the body nests deeper than %d levels", NF_MAX_JSON_DEPTH);
         if (check_duplicates(root, "", e) < 0 || check_keys(root, "", keys, e) < 0)
                 return -1;
         if (parse_enum(root, "protocol", proto_names, 4, &p, e) < 0)
@@ -487,7 +489,7 @@ int nf_validate_fault(const cJSON *root, const struct nf_validate_limits *lim, s
                         ok = isprint((unsigned char)*c) || (unsigned char)*c >= 0x80;
                 if (!ok) {
                         show(v, shown, sizeof(shown));
-                        return nf_fail(e, 400, "invalid_value", "name", "name: %s is not a printable string of at most %d bytes",
+                        return nf_fail(e, NF_ERR_INVALID, "invalid_value", "name", "name: %s is not a printable string of at most %d bytes",
                                        shown, NF_MAX_NAME);
                 }
                 snprintf(s->name, sizeof(s->name), "%s", v->valuestring);
@@ -502,7 +504,7 @@ int nf_validate_fault(const cJSON *root, const struct nf_validate_limits *lim, s
                 char shown[96];
                 if (!cJSON_IsBool(v)) {
                         show(v, shown, sizeof(shown));
-                        return nf_fail(e, 400, "invalid_type", "allow_control_plane",
+                        return nf_fail(e, NF_ERR_INVALID, "invalid_type", "allow_control_plane",
                                        "allow_control_plane: expected true or false, got %s", shown);
                 }
                 s->allow_control_plane = cJSON_IsTrue(v);
@@ -524,201 +526,152 @@ int nf_validate_fault(const cJSON *root, const struct nf_validate_limits *lim, s
         return 0;
 }
 
-/* RFC 8259 UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. Returns the offset
- * of the first bad byte, or len. */
-static size_t utf8_bad_at(const unsigned char *p, size_t len) {
-        size_t i = 0;
-        while (i < len) {
-                unsigned char c = p[i];
-                size_t n;
-                unsigned char lo = 0x80, hi = 0xbf;
-                if (c < 0x80) {
-                        i++;
-                        continue;
-                } else if (c >= 0xc2 && c <= 0xdf) {
-                        n = 1;
-                } else if (c >= 0xe0 && c <= 0xef) {
-                        n = 2;
-                        if (c == 0xe0)
-                                lo = 0xa0;
-                        else if (c == 0xed)
-                                hi = 0x9f;
-                } else if (c >= 0xf0 && c <= 0xf4) {
-                        n = 3;
-                        if (c == 0xf0)
-                                lo = 0x90;
-                        else if (c == 0xf4)
-                                hi = 0x8f;
-                } else {
-                        return i;
-                }
-                if (i + n >= len) /* cut short by the end of the body */
-                        return i;
-                if (p[i + 1] < lo || p[i + 1] > hi)
-                        return i;
-                for (size_t k = 2; k <= n; k++)
-                        if (p[i + k] < 0x80 || p[i + k] > 0xbf)
-                                return i;
-                i += n + 1;
-        }
-        return len;
+/* ---- rendering ---- */
+
+cJSON *nf_prefixes_to_json(const struct nf_prefix *p, size_t n) {
+        cJSON *a = cJSON_CreateArray();
+        char buf[NF_PREFIX_STRLEN];
+        for (size_t i = 0; i < n; i++)
+                cJSON_AddItemToArray(a, cJSON_CreateString(nf_prefix_format(&p[i], buf, sizeof(buf))));
+        return a;
 }
 
-static bool json_space(char c) {
-        return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+static void pct_effect(cJSON *o, const char *key, bool has, double pct, double corr) {
+        if (!has)
+                return;
+        cJSON *e = cJSON_AddObjectToObject(o, key);
+        cJSON_AddNumberToObject(e, "percent", pct);
+        cJSON_AddNumberToObject(e, "correlation", corr);
 }
 
-cJSON *nf_json_parse_strict(const char *body, size_t len, struct nf_err *e) {
-        const char *end = NULL;
-        size_t at;
-        cJSON *root;
-
-        /* A raw NUL would end every C string early ("10.0.0.1\0zzz" read as 10.0.0.1); JSON
-         * allows no raw control character at all, and cJSON would take them as whitespace. */
-        for (at = 0; at < len; at++) {
-                unsigned char c = (unsigned char)body[at];
-                if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
-                        nf_fail(e, 400, "invalid_json", NULL,
-                                "the body has a raw control byte 0x%02x at byte %zu (JSON needs it escaped, and "
-                                "no field takes it)", c, at);
-                        return NULL;
-                }
-        }
-        /* Whatever we echo back (a name) must be valid UTF-8, and JSON text is UTF-8. */
-        if ((at = utf8_bad_at((const unsigned char *)body, len)) < len) {
-                nf_fail(e, 400, "invalid_json", NULL, "the body is not valid UTF-8 (byte %zu is 0x%02x)", at,
-                        (unsigned char)body[at]);
-                return NULL;
-        }
-        root = cJSON_ParseWithLengthOpts(len ? body : "", len, &end, false);
-        if (!root) {
-                const char *bad = cJSON_GetErrorPtr();
-                at = bad && bad >= body && bad <= body + len ? (size_t)(bad - body) : 0;
-                nf_fail(e, 400, "invalid_json", NULL, "the body is not valid JSON (near byte %zu)", at);
-                return NULL;
-        }
-        /* Exactly one value: trailing bytes (a second object, garbage) are refused, not ignored. */
-        at = end && end >= body && end <= body + len ? (size_t)(end - body) : len;
-        while (at < len && json_space(body[at]))
-                at++;
-        if (at < len) {
-                cJSON_Delete(root);
-                nf_fail(e, 400, "invalid_json", NULL, "the body has data after the JSON value, at byte %zu", at);
-                return NULL;
-        }
-        /* cJSON turns \u0000 into a NUL that ends the string early: refuse it like a raw NUL.
-         * The body parsed, so strings and escapes are well formed here. */
-        bool in_str = false;
-        for (at = 0; at < len; at++) {
-                if (!in_str) {
-                        in_str = body[at] == '"';
-                } else if (body[at] == '"') {
-                        in_str = false;
-                } else if (body[at] == '\\') {
-                        if (at + 5 < len && body[at + 1] == 'u' && memcmp(body + at + 2, "0000", 4) == 0) {
-                                cJSON_Delete(root);
-                                nf_fail(e, 400, "invalid_json", NULL,
-                                        "the body has \\u0000 at byte %zu: no field takes a NUL character", at);
-                                return NULL;
-                        }
-                        at++; /* the escaped character, whatever it is */
-                }
-        }
-        return root;
-}
-
-/* One query parameter, percent-decoded into out (NUL-terminated); -1 if an escape is broken or
- * decodes to anything but printable ASCII. */
-static int query_decode(const char *s, size_t n, char *out, size_t outlen) {
-        size_t o = 0;
+static void port_list(cJSON *o, const char *key, const struct nf_port_range *v, size_t n, bool compact) {
+        if (compact && n == 0)
+                return;
+        cJSON *ports = cJSON_AddArrayToObject(o, key);
         for (size_t i = 0; i < n; i++) {
-                unsigned c = (unsigned char)s[i];
-                if (c == '%') {
-                        unsigned v;
-                        if (i + 2 >= n)
-                                return -1;
-                        if (!isxdigit((unsigned char)s[i + 1]) || !isxdigit((unsigned char)s[i + 2]) ||
-                            sscanf(s + i + 1, "%2x", &v) != 1)
-                                return -1;
-                        c = v;
-                        i += 2;
-                } else if (c == '+') {
-                        c = ' ';
+                char buf[16];
+                if (v[i].lo == v[i].hi) {
+                        cJSON_AddItemToArray(ports, cJSON_CreateNumber(v[i].lo));
+                } else {
+                        snprintf(buf, sizeof(buf), "%u-%u", v[i].lo, v[i].hi);
+                        cJSON_AddItemToArray(ports, cJSON_CreateString(buf));
                 }
-                if (c < 0x20 || c >= 0x7f) /* names and values we take are ASCII words */
-                        return -1;
-                if (o + 1 >= outlen)
-                        return -1;
-                out[o++] = (char)c;
         }
-        out[o] = '\0';
-        return 0;
 }
 
-/* A query value for a message: printable ASCII as is, anything else as \xNN, so that the reply
- * stays valid UTF-8 whatever was sent. */
-static void show_raw(const char *s, size_t n, char *buf, size_t len) {
-        size_t o = 0;
-        for (size_t i = 0; i < n && o + 5 < len; i++) {
-                unsigned char c = (unsigned char)s[i];
-                if (i == 60) {
-                        o += (size_t)snprintf(buf + o, len - o, "...");
-                        break;
-                }
-                if (c >= 0x20 && c < 0x7f && c != '\'')
-                        buf[o++] = (char)c;
-                else
-                        o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
+cJSON *nf_spec_to_json(const struct nf_spec *s, bool compact) {
+        static const char *const dirs[] = {"", "egress", "ingress", "both"};
+        const struct nf_effects *fx = &s->fx;
+        cJSON *o = cJSON_CreateObject();
+        cJSON *t = nf_prefixes_to_json(s->targets, s->n_targets);
+        for (size_t i = 0; i < s->n_target_names; i++)
+                cJSON_AddItemToArray(t, cJSON_CreateString(s->target_names[i]));
+        cJSON_AddItemToObject(o, "targets", t);
+        if (!compact || s->n_exclude)
+                cJSON_AddItemToObject(o, "exclude", nf_prefixes_to_json(s->exclude, s->n_exclude));
+        cJSON_AddStringToObject(o, "protocol", nf_proto_name(s->proto));
+        port_list(o, "ports", s->ports, s->n_ports, compact);
+        port_list(o, "local_ports", s->local_ports, s->n_local_ports, compact);
+        if (!compact || s->n_ifnames) {
+                cJSON *ifs = cJSON_AddArrayToObject(o, "interfaces");
+                for (size_t i = 0; i < s->n_ifnames; i++)
+                        cJSON_AddItemToArray(ifs, cJSON_CreateString(s->ifnames[i]));
         }
-        buf[o < len ? o : len - 1] = '\0';
+        cJSON_AddStringToObject(o, "direction", dirs[s->direction & 3]);
+        if (fx->has_delay) {
+                cJSON *d = cJSON_AddObjectToObject(o, "delay");
+                cJSON_AddNumberToObject(d, "ms", fx->delay_ms);
+                cJSON_AddNumberToObject(d, "jitter_ms", fx->jitter_ms);
+                cJSON_AddNumberToObject(d, "correlation", fx->delay_corr);
+                cJSON_AddStringToObject(d, "distribution", nf_dist_name(fx->has_dist ? fx->dist : NF_DIST_UNIFORM));
+        }
+        pct_effect(o, "loss", fx->has_loss, fx->loss_pct, fx->loss_corr);
+        pct_effect(o, "duplicate", fx->has_duplicate, fx->dup_pct, fx->dup_corr);
+        pct_effect(o, "corrupt", fx->has_corrupt, fx->corrupt_pct, fx->corrupt_corr);
+        if (fx->has_reorder) {
+                pct_effect(o, "reorder", true, fx->reorder_pct, fx->reorder_corr);
+                cJSON_AddNumberToObject(cJSON_GetObjectItem(o, "reorder"), "gap", fx->reorder_gap);
+        }
+        if (fx->has_rate)
+                cJSON_AddNumberToObject(cJSON_AddObjectToObject(o, "rate"), "kbit", (double)fx->rate_kbit);
+        if (fx->has_limit)
+                cJSON_AddNumberToObject(o, "limit", fx->limit);
+        cJSON_AddBoolToObject(o, "blackhole", fx->blackhole);
+        if (s->name[0])
+                cJSON_AddStringToObject(o, "name", s->name);
+        cJSON_AddNumberToObject(o, "duration_s", s->duration_s);
+        if (s->lease_s)
+                cJSON_AddNumberToObject(o, "lease_s", s->lease_s);
+        cJSON_AddBoolToObject(o, "allow_control_plane", s->allow_control_plane);
+        return o;
 }
 
-int nf_query_parse(const char *query, unsigned allowed, struct nf_query *q, struct nf_err *e) {
-        static const struct {
-                const char *name;
-                unsigned bit;
-        } known[] = {{"dry_run", NF_QUERY_DRY_RUN}};
-        unsigned seen = 0;
-        const char *p = query;
-
-        *q = (struct nf_query){0};
-        if (!query || !*query)
-                return 0;
-        for (;;) {
-                size_t n = strcspn(p, "&"), kn = strcspn(p, "=");
-                char key[64], val[64], shown[300];
-                bool has_val = kn < n;
-                int which = -1;
-                if (!has_val)
-                        kn = n;
-                show_raw(p, n, shown, sizeof(shown));
-                if (n == 0)
-                        return nf_fail(e, 400, "invalid_query", NULL, "the query string has an empty parameter (a stray '&')");
-                if (query_decode(p, kn, key, sizeof(key)) < 0)
-                        return nf_fail(e, 400, "invalid_query", NULL, "query parameter '%s' is not a parameter name", shown);
-                for (size_t i = 0; i < sizeof(known) / sizeof(*known); i++)
-                        if (strcmp(key, known[i].name) == 0 && (allowed & known[i].bit))
-                                which = (int)i;
-                if (which < 0)
-                        return nf_fail(e, 400, "invalid_query", key[0] ? key : NULL,
-                                       "query parameter '%s' is not known here%s", shown,
-                                       allowed & NF_QUERY_DRY_RUN ? " (this route takes dry_run=true|false)"
-                                                                  : " (this route takes no parameters)");
-                if (seen & known[which].bit)
-                        return nf_fail(e, 400, "invalid_query", key,
-                                       "query parameter %s is given more than once ('%s' again): say it once", key, shown);
-                seen |= known[which].bit;
-                /* Booleans are exactly true/false (or 1/0): anything else might be meant either
-                 * way, and guessing "no" here would run a real apply. */
-                if (!has_val || query_decode(p + kn + 1, n - kn - 1, val, sizeof(val)) < 0 ||
-                    (strcmp(val, "true") != 0 && strcmp(val, "1") != 0 && strcmp(val, "false") != 0 &&
-                     strcmp(val, "0") != 0))
-                        return nf_fail(e, 400, "invalid_query", key,
-                                       "query parameter '%s': %s needs a value of true or false (or 1 or 0)", shown, key);
-                if (known[which].bit == NF_QUERY_DRY_RUN)
-                        q->dry_run = strcmp(val, "true") == 0 || strcmp(val, "1") == 0;
-                if (!p[n])
-                        return 0;
-                p += n + 1;
+static cJSON *key_to_json(const struct nf_filter_key *k) {
+        char buf[NF_PREFIX_STRLEN];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "remote", nf_prefix_format(&k->remote, buf, sizeof(buf)));
+        if (k->ip_proto)
+                cJSON_AddNumberToObject(o, "ip_proto", k->ip_proto);
+        if (k->remote_port.lo) {
+                snprintf(buf, sizeof(buf), "%u-%u", k->remote_port.lo, k->remote_port.hi);
+                cJSON_AddStringToObject(o, "remote_port", buf);
         }
+        if (k->local_port.lo) {
+                snprintf(buf, sizeof(buf), "%u-%u", k->local_port.lo, k->local_port.hi);
+                cJSON_AddStringToObject(o, "local_port", buf);
+        }
+        return o;
+}
+
+cJSON *nf_plan_to_json(const struct nf_plan *p, bool filters) {
+        cJSON *o = cJSON_CreateObject(), *links = cJSON_AddArrayToObject(o, "links");
+        char h[32];
+        for (size_t i = 0; i < p->n_links; i++) {
+                const struct nf_plan_link *l = &p->links[i];
+                cJSON *lo = cJSON_CreateObject();
+                cJSON_AddStringToObject(lo, "interface", l->iface.name);
+                cJSON_AddNumberToObject(lo, "ifindex", l->iface.ifindex);
+                cJSON_AddStringToObject(lo, "direction", l->dir == NF_DIR_INGRESS ? "ingress" : "egress");
+                snprintf(h, sizeof(h), "ffff:%x", nf_hook_parent(l->dir) & 0xffff);
+                cJSON_AddStringToObject(lo, "clsact_hook", h);
+                cJSON_AddNumberToObject(lo, "priority_ipv4", l->prio_v4);
+                cJSON_AddNumberToObject(lo, "priority_ipv6", l->prio_v6);
+                cJSON_AddStringToObject(lo, "action", l->action == NF_ACTION_DROP ? "gact drop" : "mirred redirect");
+                cJSON_AddNumberToObject(lo, "action_index", l->act_index);
+                if (l->action == NF_ACTION_REDIRECT) {
+                        cJSON *ifb = cJSON_AddObjectToObject(lo, "ifb");
+                        cJSON_AddStringToObject(ifb, "name", l->ifb_name);
+                        cJSON_AddNumberToObject(ifb, "ifindex", l->ifb_ifindex);
+                        cJSON_AddStringToObject(ifb, "alias", l->ifb_alias);
+                        snprintf(h, sizeof(h), "%x:", NF_QDISC_MAJOR);
+                        cJSON_AddStringToObject(ifb, "qdisc", "netem");
+                        cJSON_AddStringToObject(ifb, "qdisc_handle", h);
+                }
+                cJSON_AddItemToArray(links, lo);
+        }
+        if (p->n_links && p->links[0].action == NF_ACTION_REDIRECT) {
+                const struct nf_netem_params *n = &p->netem;
+                cJSON *ne = cJSON_AddObjectToObject(o, "netem");
+                cJSON_AddNumberToObject(ne, "limit", n->limit);
+                cJSON_AddNumberToObject(ne, "latency_ns", (double)n->latency_ns);
+                cJSON_AddNumberToObject(ne, "jitter_ns", (double)n->jitter_ns);
+                cJSON_AddNumberToObject(ne, "loss", n->loss);
+                cJSON_AddNumberToObject(ne, "duplicate", n->duplicate);
+                cJSON_AddNumberToObject(ne, "corrupt", n->corrupt_prob);
+                cJSON_AddNumberToObject(ne, "reorder", n->reorder_prob);
+                cJSON_AddNumberToObject(ne, "gap", n->gap);
+                cJSON_AddNumberToObject(ne, "rate_bytes_per_s", (double)n->rate_bytes);
+                cJSON_AddStringToObject(ne, "distribution", nf_dist_name(n->dist));
+        }
+        cJSON_AddNumberToObject(o, "filters_per_link", (double)p->n_keys);
+        if (filters) {
+                cJSON *fs = cJSON_AddArrayToObject(o, "filters");
+                for (size_t k = 0; k < p->n_keys; k++) {
+                        cJSON *fo = key_to_json(&p->keys[k]);
+                        cJSON_AddNumberToObject(fo, "handle", (double)k + 1);
+                        cJSON_AddStringToObject(fo, "protocol", p->keys[k].remote.family == AF_INET6 ? "ipv6" : "ip");
+                        cJSON_AddItemToArray(fs, fo);
+                }
+        }
+        return o;
 }

@@ -1,4 +1,4 @@
-#include "daemon/memory.h"
+#include "core/memory.h"
 
 #include <malloc.h>
 #include <stddef.h>

@@ -2,9 +2,11 @@
  * fault can name "aws:DYNAMODB" or "aws:S3:eu-west-1". Fail closed: an unknown service or region,
  * or a selection with no prefix, is refused, never widened. */
 #pragma once
+#include "core/layer.h"
+
 #include <stddef.h>
 
-#include "api/errors.h"
+#include "core/error.h"
 
 struct event_base;
 #include "netem/cidr.h"

@@ -1,5 +1,7 @@
 /* Wall-clock time for what users read (created_at, expires_at) and monotonic time for timers. */
 #pragma once
+#include "core/layer.h"
+
 #include <stddef.h>
 #include <stdint.h>
 

@@ -1,4 +1,4 @@
-#include "daemon/awsranges.h"
+#include "core/awsranges.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -184,16 +184,16 @@ int nf_aws_ranges_select(const struct nf_aws_ranges *r, const char *spec, const 
         bool service_known = false, region_known = false;
 
         if (sl == 0 || sl >= sizeof(service) || (colon && strlen(colon + 1) >= sizeof(region)))
-                return nf_fail(e, 400, "invalid_target", field, "%s: 'aws:%s' is not aws:SERVICE or aws:SERVICE:region", field,
+                return nf_fail(e, NF_ERR_INVALID, "invalid_target", field, "%s: 'aws:%s' is not aws:SERVICE or aws:SERVICE:region", field,
                                spec);
         memcpy(service, spec, sl);
         snprintf(region, sizeof(region), "%s", colon ? colon + 1 : r->default_region);
         if (r->n == 0)
-                return nf_fail(e, 422, "no_aws_ranges", field,
+                return nf_fail(e, NF_ERR_UNSATISFIABLE, "no_aws_ranges", field,
                                "%s: 'aws:%s' needs AWS's ip-ranges.json: start netfaultd with --aws-ip-ranges FILE", field,
                                spec);
         if (!region[0])
-                return nf_fail(e, 422, "no_region", field,
+                return nf_fail(e, NF_ERR_UNSATISFIABLE, "no_region", field,
                                "%s: 'aws:%s' names no region and none is known (AWS_REGION, AWS_DEFAULT_REGION or ECS "
                                "task metadata); write aws:%s:REGION",
                                field, spec, service);
@@ -205,19 +205,19 @@ int nf_aws_ranges_select(const struct nf_aws_ranges *r, const char *spec, const 
                         continue;
                 struct nf_prefix *v = realloc(*out, (*n + 1) * sizeof(*v));
                 if (!v)
-                        return nf_fail(e, 500, "internal", NULL, "out of memory");
+                        return nf_fail(e, NF_ERR_INTERNAL, "internal", NULL, "out of memory");
                 *out = v;
                 (*out)[(*n)++] = r->v[i].prefix;
                 found++;
         }
         if (!service_known)
-                return nf_fail(e, 422, "unknown_aws_service", field, "%s: 'aws:%s': no service '%s' in %s (syncToken %s)",
+                return nf_fail(e, NF_ERR_UNSATISFIABLE, "unknown_aws_service", field, "%s: 'aws:%s': no service '%s' in %s (syncToken %s)",
                                field, spec, service, r->path, r->sync_token);
         if (!region_known)
-                return nf_fail(e, 422, "unknown_aws_region", field, "%s: 'aws:%s': no region '%s' in %s (syncToken %s)", field,
+                return nf_fail(e, NF_ERR_UNSATISFIABLE, "unknown_aws_region", field, "%s: 'aws:%s': no region '%s' in %s (syncToken %s)", field,
                                spec, region, r->path, r->sync_token);
         if (!found)
-                return nf_fail(e, 422, "empty_aws_range", field, "%s: 'aws:%s': %s publishes no %s range in %s", field, spec,
+                return nf_fail(e, NF_ERR_UNSATISFIABLE, "empty_aws_range", field, "%s: 'aws:%s': %s publishes no %s range in %s", field, spec,
                                r->path, service, region);
         return 0;
 }

@@ -1,4 +1,4 @@
-#include "daemon/resolver.h"
+#include "core/resolver.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/log.h"
+#include "core/log.h"
 
 struct nf_query {
         struct nf_lookup *l;

@@ -1,4 +1,4 @@
-#include "daemon/registry.h"
+#include "core/registry.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -8,10 +8,9 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "api/fault_json.h"
-#include "api/validate.h"
-#include "daemon/clock.h"
-#include "daemon/log.h"
+#include "core/spec_json.h"
+#include "core/clock.h"
+#include "core/log.h"
 #include "netem/sweep.h"
 
 int nf_registry_init(struct nf_registry *r, struct event_base *base, const struct nf_registry_limits *lim,
@@ -131,10 +130,10 @@ static int resolve_interfaces(struct nf_registry *r, struct nf_fault *f, struct 
         if (f->spec.n_ifnames == 0) {
                 int rc = nf_world_default_ifaces(&r->applier.world, f->ifaces, NF_MAX_IFACES, &f->n_ifaces);
                 if (rc < 0)
-                        return nf_fail(e, 500, "kernel_error", "interfaces", "cannot read the routing table: %s",
+                        return nf_fail(e, NF_ERR_KERNEL, "kernel_error", "interfaces", "cannot read the routing table: %s",
                                        strerror(-rc));
                 if (f->n_ifaces == 0)
-                        return nf_fail(e, 422, "no_default_route", "interfaces",
+                        return nf_fail(e, NF_ERR_UNSATISFIABLE, "no_default_route", "interfaces",
                                        "interfaces: none given and no interface carries a default route here; name "
                                        "the interfaces");
                 return 0;
@@ -144,7 +143,7 @@ static int resolve_interfaces(struct nf_registry *r, struct nf_fault *f, struct 
                 if (rc < 0) {
                         char field[48];
                         snprintf(field, sizeof(field), "interfaces[%zu]", i);
-                        return nf_fail(e, 400, "unknown_interface", field, "%s: '%s' does not exist in this network namespace",
+                        return nf_fail(e, NF_ERR_INVALID, "unknown_interface", field, "%s: '%s' does not exist in this network namespace",
                                        field, f->spec.ifnames[i]);
                 }
         }
@@ -186,7 +185,7 @@ static int effective_set(struct nf_registry *r, struct nf_fault *f, struct nf_er
 
         if (exclusions(r, f, &ex, &n_ex) < 0 || !(all = calloc(n_all + 1, sizeof(*all)))) {
                 free(ex);
-                return nf_fail(e, 500, "internal", NULL, "out of memory");
+                return nf_fail(e, NF_ERR_INTERNAL, "internal", NULL, "out of memory");
         }
         if (s.n_targets)
                 memcpy(all, s.targets, s.n_targets * sizeof(*all));
@@ -208,12 +207,12 @@ static int effective_set(struct nf_registry *r, struct nf_fault *f, struct nf_er
         free(ex);
         free(all);
         if (rc == -E2BIG)
-                return nf_fail(e, 400, "too_many_filters", "exclude", "targets minus exclude splits into more than %d prefixes",
+                return nf_fail(e, NF_ERR_INVALID, "too_many_filters", "exclude", "targets minus exclude splits into more than %d prefixes",
                                NF_MAX_FILTERS_PER_FAULT);
         if (rc < 0)
-                return nf_fail(e, 500, "internal", NULL, "out of memory");
+                return nf_fail(e, NF_ERR_INTERNAL, "internal", NULL, "out of memory");
         if (f->n_eff == 0)
-                return nf_fail(e, 400, "empty_match", f->n_protected_hit ? "allow_control_plane" : "exclude",
+                return nf_fail(e, NF_ERR_INVALID, "empty_match", f->n_protected_hit ? "allow_control_plane" : "exclude",
                                f->n_protected_hit ? "the targets hold only protected control-plane addresses; set "
                                                     "\"allow_control_plane\": true to fault them"
                                                   : "exclude covers every target: the fault would match nothing");
@@ -226,7 +225,7 @@ static int check_conflicts(struct nf_registry *r, struct nf_fault *f, struct nf_
                 struct nf_fault_scope b = {&o->spec, o->eff, o->n_eff, o->ifaces, o->n_ifaces};
                 char why[256];
                 if (nf_scopes_overlap(&a, &b, why, sizeof(why)))
-                        return nf_fail(e, 409, "conflict", "targets", "overlaps active fault %s: %s", o->id, why);
+                        return nf_fail(e, NF_ERR_CONFLICT, "conflict", "targets", "overlaps active fault %s: %s", o->id, why);
         }
         return 0;
 }
@@ -244,7 +243,7 @@ static int unavailable(const struct nf_caps *c, const struct nf_spec *s, struct 
         }
         if (!mods[0])
                 snprintf(mods, sizeof(mods), "%s", nf_cap_module(first));
-        return nf_fail(e, 503, "kernel_unsupported", NULL,
+        return nf_fail(e, NF_ERR_UNSUPPORTED_KERNEL, "kernel_unsupported", NULL,
                        "this kernel lacks what the fault needs (%s); load it on the host with 'modprobe %s' (EC2, ECS "
                        "and EKS kernels ship these modules; a container cannot load them itself)%s%s",
                        mods, mods, said[0] ? "; kernel said: " : "", said);
@@ -280,7 +279,7 @@ static struct nf_fault *prepare(struct nf_registry *r, struct nf_spec *spec, str
         if (!f) {
                 nf_spec_free(spec);
                 nf_fault_init_free(init);
-                nf_fail(e, 500, "internal", NULL, "out of memory");
+                nf_fail(e, NF_ERR_INTERNAL, "internal", NULL, "out of memory");
                 return NULL;
         }
         f->spec = *spec;
@@ -302,7 +301,7 @@ static struct nf_fault *prepare(struct nf_registry *r, struct nf_spec *spec, str
                 goto fail;
         }
         if (r->n_faults >= r->lim.max_faults) {
-                nf_fail(e, 429, "too_many_faults", NULL, "%zu faults are active, the limit (--max-faults) is %u",
+                nf_fail(e, NF_ERR_LIMIT, "too_many_faults", NULL, "%zu faults are active, the limit (--max-faults) is %u",
                         r->n_faults, r->lim.max_faults);
                 goto fail;
         }
@@ -311,7 +310,7 @@ static struct nf_fault *prepare(struct nf_registry *r, struct nf_spec *spec, str
         if (slot >= 0) {
                 f->slot = (unsigned)slot;
                 if (f->slot >= NF_MAX_SLOTS || r->slot_used[f->slot]) {
-                        nf_fail(e, 500, "internal", NULL, "slot %d is not free", slot);
+                        nf_fail(e, NF_ERR_INTERNAL, "internal", NULL, "slot %d is not free", slot);
                         goto fail;
                 }
         } else {
@@ -324,18 +323,18 @@ static struct nf_fault *prepare(struct nf_registry *r, struct nf_spec *spec, str
                 make_id(f->id);
         rc = nf_plan_build(&f->spec, f->id, f->eff, f->n_eff, f->slot, f->ifaces, f->n_ifaces, &f->plan);
         if (rc == -E2BIG) {
-                nf_fail(e, 400, "too_many_filters", "ports",
+                nf_fail(e, NF_ERR_INVALID, "too_many_filters", "ports",
                         "targets x ports x local_ports needs more than %d filters; use fewer ports or wider CIDRs",
                         NF_MAX_FILTERS_PER_FAULT);
                 goto fail;
         } else if (rc < 0) {
-                nf_fail(e, 500, "internal", NULL, "planning failed: %s", strerror(-rc));
+                nf_fail(e, NF_ERR_INTERNAL, "internal", NULL, "planning failed: %s", strerror(-rc));
                 goto fail;
         }
         fresh_action_indexes(r, &f->plan);
         size_t filters = f->plan.n_keys * f->plan.n_links;
         if (r->n_filters + filters > r->lim.max_filters) {
-                nf_fail(e, 429, "too_many_filters", "targets",
+                nf_fail(e, NF_ERR_LIMIT, "too_many_filters", "targets",
                         "the fault needs %zu filters; %zu are installed and the limit (--max-filters) is %u", filters,
                         r->n_filters, r->lim.max_filters);
                 goto fail;
@@ -361,14 +360,16 @@ static int commit(struct nf_registry *r, struct nf_fault *f, int64_t created_ms,
          * we could not journal could outlive a crash unnoticed, so it is refused. */
         if ((rc = journal_fault(r, f, "active")) < 0) {
                 nf_journal_drop(r->journal, f->id); /* in case only the directory's sync failed */
-                return nf_fail(e, 503, "journal_unavailable", NULL,
+                return nf_fail(e, NF_ERR_UNAVAILABLE, "journal_unavailable", NULL,
                                "the fault's record cannot be written to the journal in %s: %s; nothing was applied",
                                r->journal->dir, strerror(-rc));
         }
         rc = nf_apply(&r->applier, &f->plan, &ae);
         if (rc < 0) {
-                int http = rc == -EBUSY || rc == -EEXIST ? 409 : rc == -EPERM ? 403 : 500;
-                nf_fail(e, http, http == 409 ? "kernel_conflict" : "kernel_error", NULL, "%s: %s%s%s", ae.message,
+                enum nf_err_kind kind = rc == -EBUSY || rc == -EEXIST ? NF_ERR_CONFLICT
+                                        : rc == -EPERM                ? NF_ERR_DENIED
+                                                                      : NF_ERR_KERNEL;
+                nf_fail(e, kind, kind == NF_ERR_CONFLICT ? "kernel_conflict" : "kernel_error", NULL, "%s: %s%s%s", ae.message,
                         strerror(-rc), ae.extack[0] ? "; kernel said: " : "", ae.extack);
                 nf_log(NF_LOG_WARN, "fault.apply_failed", "%s rolled back: %s", f->id, e->message);
                 if (r->journal)
@@ -386,7 +387,7 @@ static int commit(struct nf_registry *r, struct nf_fault *f, int64_t created_ms,
                 r->slot_used[f->slot] = false;
                 if (r->journal)
                         nf_journal_drop(r->journal, f->id);
-                return nf_fail(e, 500, "internal", NULL, "cannot arm the fault's timers");
+                return nf_fail(e, NF_ERR_INTERNAL, "internal", NULL, "cannot arm the fault's timers");
         }
         if (f->spec.lease_s)
                 f->lease_expires_ms = now + (int64_t)f->spec.lease_s * 1000;
@@ -423,10 +424,10 @@ struct nf_fault *nf_registry_find(struct nf_registry *r, const char *id) {
 
 int nf_registry_renew(struct nf_registry *r, struct nf_fault *f, struct nf_err *e) {
         if (!f->spec.lease_s)
-                return nf_fail(e, 409, "no_lease", "lease_s", "fault %s has no lease to renew (create it with lease_s)", f->id);
+                return nf_fail(e, NF_ERR_CONFLICT, "no_lease", "lease_s", "fault %s has no lease to renew (create it with lease_s)", f->id);
         int64_t in = (int64_t)f->spec.lease_s * 1000;
         if (arm(&f->lease_timer, r->base, on_lease, f, in) < 0)
-                return nf_fail(e, 500, "internal", NULL, "cannot arm the lease timer");
+                return nf_fail(e, NF_ERR_INTERNAL, "internal", NULL, "cannot arm the lease timer");
         f->lease_expires_ms = nf_now_realtime_ms() + in;
         nf_log(NF_LOG_DEBUG, "fault.renewed", "%s lease until %lld", f->id, (long long)f->lease_expires_ms);
         return 0;
@@ -532,7 +533,7 @@ int nf_registry_expand_aws(struct nf_registry *r, const struct nf_spec *spec, st
                 struct nf_fault_name *fn = init_name(init, t, true);
                 if (!fn || learn(init, sel, n) < 0) {
                         free(sel);
-                        return nf_fail(e, 500, "internal", NULL, "out of memory");
+                        return nf_fail(e, NF_ERR_INTERNAL, "internal", NULL, "out of memory");
                 }
                 fn->n_addrs = n < NF_MAX_NAME_ADDRS ? n : NF_MAX_NAME_ADDRS; /* shown: the first ones */
                 memcpy(fn->addrs, sel, fn->n_addrs * sizeof(*sel));
@@ -547,12 +548,12 @@ int nf_registry_take_lookup(const struct nf_spec *spec, const struct nf_lookup *
                 const struct nf_name_result *res = &l->res[i];
                 char field[48];
                 if (res->n_addrs == 0)
-                        return nf_fail(e, 422, "unresolved_target", target_field(spec, res->name, field, sizeof(field)),
+                        return nf_fail(e, NF_ERR_UNSATISFIABLE, "unresolved_target", target_field(spec, res->name, field, sizeof(field)),
                                        "%s: '%s' resolved to no address (%s); the fault is refused rather than widened",
                                        field, res->name, res->err ? nf_resolver_strerror(res->err) : "no A or AAAA record");
                 struct nf_fault_name *fn = init_name(init, res->name, false);
                 if (!fn || learn(init, res->addrs, res->n_addrs) < 0)
-                        return nf_fail(e, 500, "internal", NULL, "out of memory");
+                        return nf_fail(e, NF_ERR_INTERNAL, "internal", NULL, "out of memory");
                 fn->n_addrs = res->n_addrs;
                 memcpy(fn->addrs, res->addrs, res->n_addrs * sizeof(*res->addrs));
                 if (init->ttl_s == 0 || res->ttl_s < init->ttl_s)

@@ -3,6 +3,8 @@
  * binds /etc/netns/NAME/resolv.conf over it). A lookup covers a set of names and calls back once
  * every query has answered or timed out. */
 #pragma once
+#include "core/layer.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

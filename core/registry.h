@@ -2,14 +2,16 @@
  * conflict check → plan → journal → apply), expiry and lease timers, deletion, revert-all,
  * start-up reconciliation. The only owner of fault lifetimes. */
 #pragma once
+#include "core/layer.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "api/errors.h"
-#include "daemon/awsranges.h"
-#include "daemon/journal.h"
-#include "daemon/resolver.h"
+#include "core/error.h"
+#include "core/awsranges.h"
+#include "core/journal.h"
+#include "core/resolver.h"
 #include "netem/apply.h"
 #include "netem/caps.h"
 #include "netem/plan.h"

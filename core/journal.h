@@ -4,6 +4,8 @@
  * temporary file, fsync, rename, fsync of the directory. A lock file keeps one daemon per
  * state directory; the guardian shares it, so a restarted daemon waits for the old guardian. */
 #pragma once
+#include "core/layer.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

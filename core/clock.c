@@ -1,4 +1,4 @@
-#include "daemon/clock.h"
+#include "core/clock.h"
 
 #include <stdio.h>
 #include <time.h>

@@ -1,5 +1,6 @@
 /* One line per event on stderr, as text (key=value) or JSON. */
 #pragma once
+#include "core/layer.h"
 
 enum nf_log_level { NF_LOG_DEBUG, NF_LOG_INFO, NF_LOG_WARN, NF_LOG_ERROR };
 enum nf_log_format { NF_LOG_TEXT, NF_LOG_JSON };
