@@ -45,6 +45,7 @@ int nf_world_iface_by_name(struct nf_world *w, const char *name, struct nf_iface
 struct default_ctx {
         struct nf_iface *out;
         size_t max, n;
+        struct nl_cache *links; /* names, read through our socket */
 };
 
 static void add_iface(struct default_ctx *c, int ifindex) {
@@ -52,7 +53,10 @@ static void add_iface(struct default_ctx *c, int ifindex) {
         for (size_t i = 0; i < c->n; i++)
                 if (c->out[i].ifindex == ifindex)
                         return;
-        if (c->n >= c->max || ifindex <= 0 || !if_indextoname((unsigned)ifindex, name))
+        /* The name comes from the link dump of our own socket, not if_indextoname(): that asks
+         * the namespace of the calling thread, and the socket may belong to another one (a
+         * pod's, opened from its namespace file). */
+        if (c->n >= c->max || ifindex <= 0 || !rtnl_link_i2name(c->links, ifindex, name, sizeof(name)))
                 return;
         if (strcmp(name, "lo") == 0)
                 return;
@@ -76,11 +80,16 @@ static void route_cb(struct nl_object *obj, void *arg) {
 int nf_world_default_ifaces(struct nf_world *w, struct nf_iface *out, size_t max, size_t *n) {
         struct nl_cache *cache = NULL;
         struct default_ctx c = {.out = out, .max = max};
-        int r = rtnl_route_alloc_cache(w->sk, AF_UNSPEC, 0, &cache);
-        if (r < 0)
+        if (rtnl_link_alloc_cache(w->sk, AF_UNSPEC, &c.links) < 0)
                 return -EIO;
+        int r = rtnl_route_alloc_cache(w->sk, AF_UNSPEC, 0, &cache);
+        if (r < 0) {
+                nl_cache_free(c.links);
+                return -EIO;
+        }
         nl_cache_foreach(cache, route_cb, &c);
         nl_cache_free(cache);
+        nl_cache_free(c.links);
         *n = c.n;
         return 0;
 }

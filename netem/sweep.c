@@ -16,8 +16,6 @@
 
 #include "netem/encode.h"
 
-#define SWEEP_MAX_LINKS 4096
-#define SWEEP_MAX_PRIOS 512
 
 struct link_info {
         int ifindex;
@@ -25,17 +23,29 @@ struct link_info {
         bool ours;
 };
 
+/* Every link of the namespace: the sweep must see them all (a node can carry thousands of veths),
+ * so the list grows with the dump; if memory runs out the sweep says so instead of stopping
+ * silently at a fixed count. */
 struct links_ctx {
         struct link_info *v;
-        size_t n;
+        size_t n, cap;
+        bool no_memory;
 };
 
 static void link_cb(struct nl_object *obj, void *arg) {
         struct rtnl_link *l = (struct rtnl_link *)obj;
         struct links_ctx *c = arg;
         const char *name = rtnl_link_get_name(l), *alias = rtnl_link_get_ifalias(l);
-        if (c->n >= SWEEP_MAX_LINKS)
-                return;
+        if (c->n == c->cap) {
+                size_t cap = c->cap ? 2 * c->cap : 64;
+                struct link_info *v = c->no_memory ? NULL : realloc(c->v, cap * sizeof(*v));
+                if (!v) {
+                        c->no_memory = true;
+                        return;
+                }
+                c->v = v;
+                c->cap = cap;
+        }
         struct link_info *li = &c->v[c->n++];
         li->ifindex = rtnl_link_get_ifindex(l);
         snprintf(li->name, sizeof(li->name), "%s", name ? name : "?");
@@ -346,8 +356,7 @@ static int sweep_hook(struct nf_applier *a, const struct link_info *li, int d, n
 
 int nf_sweep(struct nf_applier *a, const int *clsact_created, size_t n_clsact, nf_sweep_log_fn log,
              struct nf_sweep_report *rep) {
-        static struct link_info links[SWEEP_MAX_LINKS];
-        struct links_ctx lc = {.v = links};
+        struct links_ctx lc = {0};
         struct nl_cache *cache = NULL;
         char msg[256], buf[512];
         int first = 0;
@@ -357,6 +366,12 @@ int nf_sweep(struct nf_applier *a, const int *clsact_created, size_t n_clsact, n
                 return -EIO;
         nl_cache_foreach(cache, link_cb, &lc);
         nl_cache_free(cache);
+        if (lc.no_memory) {
+                free(lc.v);
+                rep->errors++;
+                return -ENOMEM;
+        }
+        struct link_info *links = lc.v;
 
         /* Filters first (they point at our links), then the links, then empty clsacts of ours. */
         for (size_t i = 0; i < lc.n; i++) {
@@ -404,5 +419,6 @@ int nf_sweep(struct nf_applier *a, const int *clsact_created, size_t n_clsact, n
                 if (log)
                         log("sweep.qdisc_removed", msg);
         }
+        free(links);
         return first;
 }

@@ -65,5 +65,31 @@ after=$(snapshot)
 [ "$after" = "$before" ] && ok "every foreign filter survived the daemon's stop" ||
   { nok "foreign filters were removed at stop"; diff <(echo "$before") <(echo "$after") | sed 's/^/# /'; }
 tc qdisc show dev lo | grep -q clsact && ok "the clsact qdisc (not ours) is still there" || nok "the clsact qdisc was removed"
+
+# The sweep reads every link, however many: 4,200 ifb links that are not ours (the sweep once
+# stopped silently at 4,096), then one with our marks, created last so that it comes last in the
+# dump. It must go; the others must stay.
+if ip link add nfsweep-probe type ifb 2>/dev/null && ip link del nfsweep-probe; then
+  for i in $(seq 4200); do echo "link add xs$i type ifb"; done > "$T/links.batch"
+  ip -batch "$T/links.batch" 2>"$T/batch.err" || echo "# ip -batch: $(head -n2 "$T/batch.err")"
+  ip link add nfe9.1 type ifb && ip link set nfe9.1 alias "netfaultd:test-sweep last link"
+  total=$(ip -o link show | wc -l)
+  "$BIN" --listen "unix:$SOCK" --log-format json --state-dir "$T/state" 2>"$T/log2" &
+  PID=$!
+  code=
+  for i in $(seq 300); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" http://nf/healthz 2>/dev/null)
+    [ "$code" = 200 ] && break; sleep 0.1
+  done
+  [ "$code" = 200 ] || nok "the daemon did not answer /healthz with $total links ($code)"
+  ip link show nfe9.1 >/dev/null 2>&1 && nok "our ifb link behind $total links survived the start-up sweep" ||
+    ok "our ifb link, last of $total links, was removed by the start-up sweep"
+  left=$(ip -o link show | grep -c ': xs[0-9]*[:@]')
+  [ "$left" = 4200 ] && ok "the 4,200 ifb links that are not ours are all still there" ||
+    nok "$left of the 4,200 foreign ifb links are left"
+  kill -TERM "$PID"; wait "$PID" 2>/dev/null; PID=
+else
+  echo "# no ifb links here: the many-links sweep is left to the lab"
+fi
 echo "1..$n"
 [ $failed = 0 ]
