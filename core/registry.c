@@ -220,9 +220,9 @@ static int effective_set(struct nf_registry *r, struct nf_fault *f, struct nf_er
 }
 
 static int check_conflicts(struct nf_registry *r, struct nf_fault *f, struct nf_err *e) {
-        struct nf_fault_scope a = {&f->spec, f->eff, f->n_eff, f->ifaces, f->n_ifaces};
+        struct nf_fault_scope a = {&f->spec, f->eff, f->n_eff, f->ifaces, f->n_ifaces, &r->applier.netns};
         for (struct nf_fault *o = r->faults; o; o = o->next) {
-                struct nf_fault_scope b = {&o->spec, o->eff, o->n_eff, o->ifaces, o->n_ifaces};
+                struct nf_fault_scope b = {&o->spec, o->eff, o->n_eff, o->ifaces, o->n_ifaces, &r->applier.netns};
                 char why[256];
                 if (nf_scopes_overlap(&a, &b, why, sizeof(why)))
                         return nf_fail(e, NF_ERR_CONFLICT, "conflict", "targets", "overlaps active fault %s: %s", o->id, why);
@@ -607,10 +607,10 @@ static void extend_fault(struct nf_registry *r, struct nf_fault *f, const struct
         if (nf_spec_effective(&tmp, NF_MAX_FILTERS_PER_FAULT, &fresh, &n_fresh) < 0 || n_fresh == 0)
                 goto out;
         for (size_t i = 0; i < n_fresh; i++) {
-                struct nf_fault_scope a = {&f->spec, &fresh[i], 1, f->ifaces, f->n_ifaces};
+                struct nf_fault_scope a = {&f->spec, &fresh[i], 1, f->ifaces, f->n_ifaces, &r->applier.netns};
                 bool clash = false;
                 for (struct nf_fault *o = r->faults; o && !clash; o = o->next) {
-                        struct nf_fault_scope b = {&o->spec, o->eff, o->n_eff, o->ifaces, o->n_ifaces};
+                        struct nf_fault_scope b = {&o->spec, o->eff, o->n_eff, o->ifaces, o->n_ifaces, &r->applier.netns};
                         char why[256];
                         if (o != f && nf_scopes_overlap(&a, &b, why, sizeof(why))) {
                                 clash = true;

@@ -15,16 +15,30 @@
 
 #include "netem/encode.h"
 
-int nf_applier_open(struct nf_applier *a) {
-        int r;
-        *a = (struct nf_applier){0};
-        r = nf_nl_open(&a->nl);
+static int open_sockets(void *arg) {
+        struct nf_applier *a = arg;
+        int r = nf_nl_open(&a->nl);
         if (r < 0)
                 return r;
         r = nf_world_open(&a->world);
         if (r < 0)
                 nf_nl_close(&a->nl);
         return r;
+}
+
+int nf_applier_open(struct nf_applier *a) {
+        *a = (struct nf_applier){0};
+        int r = nf_netns_id_self(&a->netns);
+        return r < 0 ? r : open_sockets(a);
+}
+
+int nf_applier_open_in(struct nf_applier *a, int netns_fd) {
+        *a = (struct nf_applier){0};
+        int r = nf_netns_id_of(netns_fd, &a->netns);
+        if (r < 0)
+                return r;
+        /* Both sockets are made inside and every request after that reaches that namespace. */
+        return nf_netns_run(netns_fd, open_sockets, a);
 }
 
 void nf_applier_close(struct nf_applier *a) {

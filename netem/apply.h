@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "netem/links.h"
+#include "netem/netns.h"
 #include "netem/nl.h"
 #include "netem/plan.h"
 
@@ -18,6 +19,7 @@ struct nf_hook_use {
 };
 
 struct nf_applier {
+        struct nf_netns_id netns; /* where nl and world were opened: every request goes there */
         struct nf_nl nl;
         struct nf_world world;
         struct nf_hook_use uses[NF_MAX_HOOK_IFACES];
@@ -34,7 +36,10 @@ struct nf_apply_error {
         char extack[NF_NL_EXTACK_LEN]; /* the kernel's, may be empty */
 };
 
+/* An applier for our own network namespace, and one for the namespace of netns_fd (a pod's,
+ * given as /proc/PID/ns/net or a bind mount; the fd may be closed afterwards). */
 int nf_applier_open(struct nf_applier *a);
+int nf_applier_open_in(struct nf_applier *a, int netns_fd);
 void nf_applier_close(struct nf_applier *a);
 
 /* All or nothing: on failure everything this call created is gone again before it returns. */

@@ -153,6 +153,8 @@ bool nf_scopes_overlap(const struct nf_fault_scope *a, const struct nf_fault_sco
 
         if (!(a->spec->direction & b->spec->direction))
                 return false;
+        if (a->netns && b->netns && !nf_netns_id_equal(a->netns, b->netns))
+                return false;
         for (size_t i = 0; i < a->n_ifaces && !shared_if; i++)
                 for (size_t j = 0; j < b->n_ifaces; j++)
                         if (a->ifaces[i].ifindex == b->ifaces[j].ifindex) {

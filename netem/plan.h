@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "netem/cidr.h"
+#include "netem/netns.h"
 #include "netem/spec.h"
 #include "netem/units.h"
 
@@ -83,6 +84,11 @@ struct nf_fault_scope {
         size_t n_eff;
         const struct nf_iface *ifaces;
         size_t n_ifaces;
+        /* The network namespace of ifaces. Interface indexes repeat across namespaces (every
+         * pod has an eth0 at index 2 or so): faults in different namespaces never overlap. NULL
+         * counts as the same namespace as any other, the safe side (a false conflict refuses a
+         * fault; a missed one would stack two on one link). */
+        const struct nf_netns_id *netns;
 };
 bool nf_scopes_overlap(const struct nf_fault_scope *a, const struct nf_fault_scope *b, char *why, size_t why_len);
 

@@ -107,11 +107,11 @@ int main(void) {
         nf_spec_effective(&a, 100, &effa, &na);
         nf_spec_effective(&b, 100, &effb, &nb);
         nf_spec_effective(&c, 100, &effc, &nc);
-        struct nf_fault_scope sa = {&a, effa, na, ifs, 1}, sb = {&b, effb, nb, ifs, 1}, sc = {&c, effc, nc, ifs, 1};
+        struct nf_fault_scope sa = {&a, effa, na, ifs, 1, NULL}, sb = {&b, effb, nb, ifs, 1, NULL}, sc = {&c, effc, nc, ifs, 1, NULL};
         tap_ok(!nf_scopes_overlap(&sa, &sb, why, sizeof(why)), "a target inside another fault's exclude does not conflict");
         tap_ok(nf_scopes_overlap(&sa, &sc, why, sizeof(why)), "overlapping targets conflict");
         tap_ok(strstr(why, "10.2.0.1/32") && strstr(why, "eth0"), "conflict names the prefix and interface: %s", why);
-        struct nf_fault_scope sc_other_if = {&c, effc, nc, &ifs[1], 1};
+        struct nf_fault_scope sc_other_if = {&c, effc, nc, &ifs[1], 1, NULL};
         tap_ok(!nf_scopes_overlap(&sa, &sc_other_if, NULL, 0), "different interfaces never conflict");
         c.direction = NF_DIR_INGRESS;
         tap_ok(!nf_scopes_overlap(&sa, &sc, NULL, 0), "different directions never conflict");
@@ -127,6 +127,15 @@ int main(void) {
         tap_ok(!nf_scopes_overlap(&sa, &sc, NULL, 0), "disjoint ports never conflict");
         c.ports[0] = (struct nf_port_range){8000, 8080};
         tap_ok(nf_scopes_overlap(&sa, &sc, NULL, 0), "overlapping port ranges conflict");
+        /* The same ifindex in two pods' namespaces is two different interfaces. */
+        struct nf_netns_id ns1 = {.dev = 4, .ino = 4026532001}, ns2 = {.dev = 4, .ino = 4026532002};
+        sa.netns = &ns1;
+        sc.netns = &ns2;
+        tap_ok(!nf_scopes_overlap(&sa, &sc, NULL, 0), "the same ifindex in different namespaces never conflicts");
+        sc.netns = &ns1;
+        tap_ok(nf_scopes_overlap(&sa, &sc, NULL, 0), "... in the same namespace it does");
+        sc.netns = NULL;
+        tap_ok(nf_scopes_overlap(&sa, &sc, NULL, 0), "... and a scope without a namespace counts as the same one");
         free(effa);
         free(effb);
         free(effc);
