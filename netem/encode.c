@@ -39,15 +39,26 @@ static void clear(void *buf, size_t buflen) {
         memset(buf, 0, buflen < ZERO_PREFIX ? buflen : ZERO_PREFIX);
 }
 
-static struct nlmsghdr *tc_header(void *buf, size_t buflen, uint16_t type, uint16_t flags, int ifindex,
-                                  uint32_t handle, uint32_t parent, uint32_t info) {
-        if (buflen < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct tcmsg)))
+/* A request's netlink header and its family header (tcmsg, ifinfomsg) of extra bytes, zeroed;
+ * NULL when buf cannot hold them. */
+static struct nlmsghdr *request_header(void *buf, size_t buflen, uint16_t type, uint16_t flags, size_t extra,
+                                       void **family_header) {
+        if (buflen < MNL_NLMSG_HDRLEN + MNL_ALIGN(extra))
                 return NULL;
         clear(buf, buflen);
         struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
         nlh->nlmsg_type = type;
         nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-        struct tcmsg *t = mnl_nlmsg_put_extra_header(nlh, sizeof(*t));
+        *family_header = mnl_nlmsg_put_extra_header(nlh, extra);
+        return nlh;
+}
+
+static struct nlmsghdr *tc_header(void *buf, size_t buflen, uint16_t type, uint16_t flags, int ifindex,
+                                  uint32_t handle, uint32_t parent, uint32_t info) {
+        struct tcmsg *t;
+        struct nlmsghdr *nlh = request_header(buf, buflen, type, flags, sizeof(*t), (void **)&t);
+        if (!nlh)
+                return NULL;
         t->tcm_family = AF_UNSPEC;
         t->tcm_ifindex = ifindex;
         t->tcm_handle = handle;
@@ -234,13 +245,10 @@ struct nlmsghdr *nf_enc_filter_del_handle(void *buf, size_t buflen, int ifindex,
 }
 
 static struct nlmsghdr *link_header(void *buf, size_t buflen, uint16_t type, uint16_t flags, int ifindex) {
-        if (buflen < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct ifinfomsg)))
+        struct ifinfomsg *ifi;
+        struct nlmsghdr *nlh = request_header(buf, buflen, type, flags, sizeof(*ifi), (void **)&ifi);
+        if (!nlh)
                 return NULL;
-        clear(buf, buflen);
-        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-        nlh->nlmsg_type = type;
-        nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-        struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
         ifi->ifi_family = AF_UNSPEC;
         ifi->ifi_index = ifindex;
         return nlh;
@@ -276,13 +284,10 @@ struct nlmsghdr *nf_enc_link_del(void *buf, size_t buflen, int ifindex) {
 }
 
 struct nlmsghdr *nf_enc_action_get(void *buf, size_t buflen, const char *kind, uint32_t index) {
-        if (buflen < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct tcamsg)))
+        struct tcamsg *t;
+        struct nlmsghdr *nlh = request_header(buf, buflen, RTM_GETACTION, 0, sizeof(*t), (void **)&t);
+        if (!nlh)
                 return NULL;
-        clear(buf, buflen);
-        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-        nlh->nlmsg_type = RTM_GETACTION;
-        nlh->nlmsg_flags = NLM_F_REQUEST;
-        struct tcamsg *t = mnl_nlmsg_put_extra_header(nlh, sizeof(*t));
         t->tca_family = AF_UNSPEC;
         struct nlattr *tab, *act;
         if (!(tab = nest_start(nlh, buflen, TCA_ACT_TAB)) || !(act = nest_start(nlh, buflen, 1)) ||
