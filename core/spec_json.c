@@ -112,24 +112,34 @@ static const cJSON *get_object(const cJSON *root, const char *key, struct nf_err
         return v;
 }
 
+/* The list at key: 1 with *arr set, 0 when it is absent, -1 (e filled) when it is not a list. */
+static int get_array(const cJSON *root, const char *key, const cJSON **arr, struct nf_err *e) {
+        char shown[96];
+        *arr = cJSON_GetObjectItemCaseSensitive(root, key);
+        if (!*arr)
+                return 0;
+        if (!cJSON_IsArray(*arr)) {
+                show(*arr, shown, sizeof(shown));
+                return nf_fail(e, NF_ERR_INVALID, "invalid_type", key, "%s: expected an array, got %s", key, shown);
+        }
+        return 1;
+}
+
 /* A list of addresses and CIDRs; for targets, also hostnames and aws: selections (names). */
 static int parse_prefix_list(const cJSON *root, const char *key, bool required, size_t max, struct nf_prefix **out,
                              size_t *n, char (**names)[NF_TARGET_NAME_LEN], size_t *n_names, struct nf_err *e) {
-        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, key), *it;
+        const cJSON *arr, *it;
         char shown[96], field[96];
         size_t i = 0, count;
+        int has;
 
         *out = NULL;
         *n = 0;
-        if (!arr) {
-                if (required)
+        if ((has = get_array(root, key, &arr, e)) <= 0) {
+                if (has == 0 && required)
                         return nf_fail(e, NF_ERR_INVALID, "missing_field", key,
                                        "%s is required: a list of IPv4/IPv6 addresses, CIDRs, hostnames or aws:SERVICE", key);
-                return 0;
-        }
-        if (!cJSON_IsArray(arr)) {
-                show(arr, shown, sizeof(shown));
-                return nf_fail(e, NF_ERR_INVALID, "invalid_type", key, "%s: expected an array, got %s", key, shown);
+                return has;
         }
         count = (size_t)cJSON_GetArraySize(arr);
         if (required && count == 0)
@@ -198,15 +208,12 @@ static int parse_port_string(const char *s, struct nf_port_range *r) {
 
 /* "ports" (the peer's) and "local_ports" (ours) share one shape. */
 static int parse_ports(const cJSON *root, const char *key, struct nf_port_range *out, size_t *n, struct nf_err *e) {
-        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, key), *it;
+        const cJSON *arr, *it;
         char shown[96], field[48];
         size_t i = 0;
-        if (!arr)
-                return 0;
-        if (!cJSON_IsArray(arr)) {
-                show(arr, shown, sizeof(shown));
-                return nf_fail(e, NF_ERR_INVALID, "invalid_type", key, "%s: expected an array, got %s", key, shown);
-        }
+        int has = get_array(root, key, &arr, e);
+        if (has <= 0)
+                return has;
         if (cJSON_GetArraySize(arr) == 0 || cJSON_GetArraySize(arr) > NF_MAX_PORTS)
                 return nf_fail(e, NF_ERR_INVALID, "out_of_range", key, "%s: give 1 to %d ports or ranges", key, NF_MAX_PORTS);
         cJSON_ArrayForEach(it, arr) {
@@ -237,15 +244,12 @@ static bool valid_ifname(const char *n) {
 }
 
 static int parse_interfaces(const cJSON *root, struct nf_spec *s, struct nf_err *e) {
-        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "interfaces"), *it;
+        const cJSON *arr, *it;
         char shown[96], field[48];
         size_t i = 0;
-        if (!arr)
-                return 0;
-        if (!cJSON_IsArray(arr)) {
-                show(arr, shown, sizeof(shown));
-                return nf_fail(e, NF_ERR_INVALID, "invalid_type", "interfaces", "interfaces: expected an array, got %s", shown);
-        }
+        int has = get_array(root, "interfaces", &arr, e);
+        if (has <= 0)
+                return has;
         if (cJSON_GetArraySize(arr) == 0 || cJSON_GetArraySize(arr) > NF_MAX_IFACES)
                 return nf_fail(e, NF_ERR_INVALID, "out_of_range", "interfaces",
                                "interfaces: give 1 to %d names, or leave it out for every interface with a default route",
