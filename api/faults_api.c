@@ -76,7 +76,7 @@ static void finish(struct pending *p, struct nf_err *e) {
                 if (f->spec.lease_s)
                         f->lease_expires_ms = now + (int64_t)f->spec.lease_s * 1000;
                 cJSON *o = nf_fault_to_json(f, "planned", NULL);
-                int missing = nf_caps_missing(&p->api->reg->caps, &f->spec);
+                int missing = nf_caps_missing(nf_registry_caps(p->api->reg), &f->spec);
                 cJSON_AddBoolToObject(o, "kernel_supports", missing < 0);
                 if (missing >= 0)
                         cJSON_AddStringToObject(o, "kernel_lacks", nf_cap_module(missing));
@@ -198,7 +198,7 @@ void nf_api_fault_item(struct nf_api *api, struct evhttp_request *req, const cha
                 return nf_api_reply(req, 200, o);
         }
         struct nf_counters c;
-        nf_fault_counters(&api->reg->applier, &f->plan, &c);
+        nf_registry_counters(api->reg, f, &c);
         nf_api_reply(req, 200, nf_fault_to_json(f, "active", &c));
 }
 
@@ -228,7 +228,7 @@ void nf_api_healthz(struct nf_api *api, struct evhttp_request *req) {
 }
 
 void nf_api_capabilities(struct nf_api *api, struct evhttp_request *req) {
-        cJSON *o = nf_caps_to_json(&api->reg->caps);
+        cJSON *o = nf_caps_to_json(nf_registry_caps(api->reg));
         cJSON *l = cJSON_AddObjectToObject(o, "limits");
         cJSON *aws = cJSON_AddObjectToObject(o, "aws_ip_ranges");
         const struct nf_aws_ranges *ar = api->reg->aws;
