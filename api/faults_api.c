@@ -7,9 +7,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/connections.h"
 #include "api/fault_json.h"
+#include "api/handlers.h"
 #include "api/http.h"
-#include "api/errors.h"
+#include "api/reply.h"
 #include "api/request.h"
 #include "core/spec_json.h"
 #include "core/clock.h"
@@ -26,7 +28,7 @@ static bool is_json(struct evhttp_request *req) {
         return n == strlen("application/json") && strncasecmp(ct, "application/json", n) == 0;
 }
 
-/* The route checked the query already (request_ok in http.c); this reads dry_run from it. */
+/* The router checked the query already (request_ok in routes.c); this reads dry_run from it. */
 static bool dry_run_asked(struct evhttp_request *req) {
         struct nf_query q;
         struct nf_err e;
@@ -76,7 +78,7 @@ static void finish(struct pending *p, struct nf_err *e) {
                 if (f->spec.lease_s)
                         f->lease_expires_ms = now + (int64_t)f->spec.lease_s * 1000;
                 cJSON *o = nf_fault_to_json(f, "planned", NULL);
-                int missing = nf_caps_missing(&p->api->reg->caps, &f->spec);
+                int missing = nf_caps_missing(nf_registry_caps(p->api->reg), &f->spec);
                 cJSON_AddBoolToObject(o, "kernel_supports", missing < 0);
                 if (missing >= 0)
                         cJSON_AddStringToObject(o, "kernel_lacks", nf_cap_module(missing));
@@ -165,57 +167,71 @@ static void create_fault(struct nf_api *api, struct evhttp_request *req) {
         }
 }
 
-void nf_api_faults_collection(struct nf_api *api, struct evhttp_request *req) {
-        switch (evhttp_request_get_command(req)) {
-        case EVHTTP_REQ_POST:
-                return create_fault(api, req);
-        case EVHTTP_REQ_DELETE: {
-                size_t n = nf_registry_delete_all(api->reg, "deleted by request");
-                cJSON *o = cJSON_CreateObject();
-                cJSON_AddNumberToObject(o, "reverted", (double)n);
-                return nf_api_reply(req, 200, o);
-        }
-        default: {
-                cJSON *o = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(o, "faults");
-                for (struct nf_fault *f = api->reg->faults; f; f = f->next)
-                        cJSON_AddItemToArray(a, nf_fault_to_json(f, "active", NULL));
-                return nf_api_reply(req, 200, o);
-        }
-        }
+void nf_api_fault_create(struct nf_api *api, struct evhttp_request *req, const char *id) {
+        (void)id;
+        create_fault(api, req);
 }
 
-void nf_api_fault_item(struct nf_api *api, struct evhttp_request *req, const char *id) {
+void nf_api_faults_list(struct nf_api *api, struct evhttp_request *req, const char *id) {
+        cJSON *o = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(o, "faults");
+        (void)id;
+        for (struct nf_fault *f = api->reg->faults; f; f = f->next)
+                cJSON_AddItemToArray(a, nf_fault_to_json(f, "active", NULL));
+        nf_api_reply(req, 200, o);
+}
+
+void nf_api_faults_delete_all(struct nf_api *api, struct evhttp_request *req, const char *id) {
+        size_t n = nf_registry_delete_all(api->reg, "deleted by request");
+        cJSON *o = cJSON_CreateObject();
+        (void)id;
+        cJSON_AddNumberToObject(o, "reverted", (double)n);
+        nf_api_reply(req, 200, o);
+}
+
+/* The fault named by id, or NULL after a 404 naming it. */
+static struct nf_fault *find_fault(struct nf_api *api, struct evhttp_request *req, const char *id) {
         struct nf_fault *f = nf_registry_find(api->reg, id);
         struct nf_err e;
         if (!f) {
-                nf_fail(&e, NF_ERR_NOT_FOUND, "not_found", "id", "no active fault '%.40s' (it may have expired or been deleted)", id);
-                return nf_api_reply_error(req, &e);
+                nf_fail(&e, NF_ERR_NOT_FOUND, "not_found", "id", "no active fault '%.*s' (it may have expired or been deleted)",
+                        NF_ROUTE_ID_MAX, id);
+                nf_api_reply_error(req, &e);
         }
-        if (evhttp_request_get_command(req) == EVHTTP_REQ_DELETE) {
-                cJSON *o = nf_fault_to_json(f, "reverted", NULL);
-                if (nf_registry_delete(api->reg, f, "deleted by request") < 0)
-                        cJSON_ReplaceItemInObject(o, "state", cJSON_CreateString("revert_failed"));
-                return nf_api_reply(req, 200, o);
-        }
+        return f;
+}
+
+void nf_api_fault_get(struct nf_api *api, struct evhttp_request *req, const char *id) {
+        struct nf_fault *f = find_fault(api, req, id);
         struct nf_counters c;
-        nf_fault_counters(&api->reg->applier, &f->plan, &c);
+        if (!f)
+                return;
+        nf_registry_counters(api->reg, f, &c);
         nf_api_reply(req, 200, nf_fault_to_json(f, "active", &c));
 }
 
+void nf_api_fault_delete(struct nf_api *api, struct evhttp_request *req, const char *id) {
+        struct nf_fault *f = find_fault(api, req, id);
+        if (!f)
+                return;
+        cJSON *o = nf_fault_to_json(f, "reverted", NULL);
+        if (nf_registry_delete(api->reg, f, "deleted by request") < 0)
+                cJSON_ReplaceItemInObject(o, "state", cJSON_CreateString("revert_failed"));
+        nf_api_reply(req, 200, o);
+}
+
 void nf_api_fault_renew(struct nf_api *api, struct evhttp_request *req, const char *id) {
-        struct nf_fault *f = nf_registry_find(api->reg, id);
+        struct nf_fault *f = find_fault(api, req, id);
         struct nf_err e;
-        if (!f) {
-                nf_fail(&e, NF_ERR_NOT_FOUND, "not_found", "id", "no active fault '%.40s' (it may have expired or been deleted)", id);
-                return nf_api_reply_error(req, &e);
-        }
+        if (!f)
+                return;
         if (nf_registry_renew(api->reg, f, &e) < 0)
                 return nf_api_reply_error(req, &e);
         nf_api_reply(req, 200, nf_fault_to_json(f, "active", NULL));
 }
 
-void nf_api_healthz(struct nf_api *api, struct evhttp_request *req) {
+void nf_api_healthz(struct nf_api *api, struct evhttp_request *req, const char *id) {
         cJSON *o = cJSON_CreateObject();
+        (void)id;
         /* Still serving, but not as promised (e.g. no guardian): say so, and why. */
         cJSON_AddStringToObject(o, "status", api->reg->degraded[0] ? "degraded" : "ok");
         if (api->reg->degraded[0])
@@ -227,8 +243,8 @@ void nf_api_healthz(struct nf_api *api, struct evhttp_request *req) {
         nf_api_reply(req, 200, o);
 }
 
-void nf_api_capabilities(struct nf_api *api, struct evhttp_request *req) {
-        cJSON *o = nf_caps_to_json(&api->reg->caps);
+void nf_api_capabilities(struct nf_api *api, struct evhttp_request *req, const char *id) {
+        cJSON *o = nf_caps_to_json(nf_registry_caps(api->reg));
         cJSON *l = cJSON_AddObjectToObject(o, "limits");
         cJSON *aws = cJSON_AddObjectToObject(o, "aws_ip_ranges");
         const struct nf_aws_ranges *ar = api->reg->aws;
@@ -244,6 +260,7 @@ void nf_api_capabilities(struct nf_api *api, struct evhttp_request *req) {
                 cJSON_AddStringToObject(aws, "region_from", ar->region_source);
         }
         cJSON *dns = cJSON_AddObjectToObject(o, "dns");
+        (void)id;
         cJSON_AddBoolToObject(dns, "available", api->reg->resolver != NULL);
         if (api->reg->resolver) {
                 cJSON_AddStringToObject(dns, "nameservers", api->reg->resolver->servers);

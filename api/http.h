@@ -1,4 +1,6 @@
-/* The HTTP server: listening (TCP or Unix socket), request limits, routing, JSON replies. */
+/* The HTTP server: listening on TCP or a Unix socket, libevent's own request limits, and the
+ * state the surface keeps (struct nf_api). Requests go to the router (routes.c), connections
+ * are kept by connections.c, replies leave through reply.c. */
 #pragma once
 #include "api/layer.h"
 
@@ -6,6 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "api/rate_limit.h"
 #include "core/registry.h"
 
 struct event_base;
@@ -20,17 +23,7 @@ struct nf_api_options {
         uint32_t max_connections;    /* 0: derived from RLIMIT_NOFILE */
         uint32_t request_timeout_s;
 };
-struct evhttp_request;
-struct cJSON;
-
-#define NF_RATE_BUCKETS 64
-
-struct nf_rate_bucket {
-        char client[64];
-        double tokens, last;
-};
-
-struct nf_conn; /* one accepted connection (http.c) */
+struct nf_conn; /* one accepted connection (connections.c) */
 struct evconnlistener;
 struct event;
 
@@ -46,9 +39,10 @@ struct nf_api {
         dev_t unix_dev; /* the socket file we created, removed on exit only if still ours */
         ino_t unix_ino;
         uint16_t port; /* the TCP port bound (read back, for --listen HOST:0), 0 for unix: */
+        /* Rate limits (rate_limit.c). */
         struct nf_rate_bucket buckets[NF_RATE_BUCKETS];
         struct nf_rate_bucket global; /* every client's changing requests together */
-        /* Connections, in the order they last made progress (oldest first). */
+        /* Connections (connections.c), in the order they last made progress (oldest first). */
         struct nf_conn *conn_head, *conn_tail;
         size_t n_conns, n_dropping, max_conns, pause_at;
         struct evconnlistener *listener;
@@ -57,14 +51,8 @@ struct nf_api {
         /* Counters for the rate-limited log lines. */
         int64_t conn_log_ms;
         unsigned long dropped_cap, dropped_deadline, accept_errors;
-        size_t n_pending_lookups;
+        size_t n_pending_lookups; /* POSTs waiting for DNS answers (faults_api.c) */
 };
-
-/* Calls gone(arg) once if the client of req hangs up before req is answered (the connection is
- * then closed and req freed); unwatch before replying. For requests that wait (DNS). */
-typedef void (*nf_client_gone_fn)(void *arg);
-void nf_api_watch_client(struct nf_api *api, struct evhttp_request *req, nf_client_gone_fn gone, void *arg);
-void nf_api_unwatch_client(struct nf_api *api, struct evhttp_request *req);
 
 /* The TCP port of a --listen value, 0 for unix: or an unparsable one. */
 uint16_t nf_listen_port(const char *listen);
@@ -72,14 +60,3 @@ uint16_t nf_listen_port(const char *listen);
 int nf_api_start(struct nf_api *api, struct event_base *base, struct nf_registry *reg, const struct nf_api_options *cfg,
                  char *err, size_t errlen);
 void nf_api_stop(struct nf_api *api);
-
-/* Replies; both take ownership of body. */
-void nf_api_reply(struct evhttp_request *req, int code, struct cJSON *body);
-void nf_api_reply_error(struct evhttp_request *req, const struct nf_err *e);
-
-/* Resource handlers (faults_api.c). */
-void nf_api_faults_collection(struct nf_api *api, struct evhttp_request *req);
-void nf_api_fault_item(struct nf_api *api, struct evhttp_request *req, const char *id);
-void nf_api_fault_renew(struct nf_api *api, struct evhttp_request *req, const char *id);
-void nf_api_healthz(struct nf_api *api, struct evhttp_request *req);
-void nf_api_capabilities(struct nf_api *api, struct evhttp_request *req);

@@ -154,11 +154,19 @@ static void show_raw(const char *s, size_t n, char *buf, size_t len) {
         buf[o < len ? o : len - 1] = '\0';
 }
 
+static const struct {
+        const char *name;
+        unsigned bit;
+} known[] = {{"dry_run", NF_QUERY_DRY_RUN}};
+
+const char *nf_query_name(unsigned bit) {
+        for (size_t i = 0; i < sizeof(known) / sizeof(*known); i++)
+                if (known[i].bit == bit)
+                        return known[i].name;
+        return NULL;
+}
+
 int nf_query_parse(const char *query, unsigned allowed, struct nf_query *q, struct nf_err *e) {
-        static const struct {
-                const char *name;
-                unsigned bit;
-        } known[] = {{"dry_run", NF_QUERY_DRY_RUN}};
         unsigned seen = 0;
         const char *p = query;
 

@@ -22,3 +22,5 @@ struct nf_query {
         bool dry_run;
 };
 int nf_query_parse(const char *query, unsigned allowed, struct nf_query *q, struct nf_err *e);
+/* The name of one NF_QUERY_* parameter, NULL for no such bit (for listings of the route table). */
+const char *nf_query_name(unsigned bit);

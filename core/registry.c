@@ -422,6 +422,14 @@ struct nf_fault *nf_registry_find(struct nf_registry *r, const char *id) {
         return NULL;
 }
 
+int nf_registry_counters(struct nf_registry *r, const struct nf_fault *f, struct nf_counters *out) {
+        return nf_fault_counters(&r->applier, &f->plan, out);
+}
+
+const struct nf_caps *nf_registry_caps(const struct nf_registry *r) {
+        return &r->caps;
+}
+
 int nf_registry_renew(struct nf_registry *r, struct nf_fault *f, struct nf_err *e) {
         if (!f->spec.lease_s)
                 return nf_fail(e, NF_ERR_CONFLICT, "no_lease", "lease_s", "fault %s has no lease to renew (create it with lease_s)", f->id);

@@ -116,6 +116,11 @@ void nf_fault_init_free(struct nf_fault_init *init);
 /* Hostnames of a spec (not aws:), copied into names; returns how many. */
 size_t nf_spec_hostnames(const struct nf_spec *spec, char (*names)[NF_TARGET_NAME_LEN]);
 struct nf_fault *nf_registry_find(struct nf_registry *r, const char *id);
+/* The kernel's counters for f's filters and qdiscs, read now; the surfaces ask the registry, which
+ * owns the applier, rather than the applier itself. */
+int nf_registry_counters(struct nf_registry *r, const struct nf_fault *f, struct nf_counters *out);
+/* What this kernel offers, as probed at start-up. */
+const struct nf_caps *nf_registry_caps(const struct nf_registry *r);
 int nf_registry_renew(struct nf_registry *r, struct nf_fault *f, struct nf_err *e);
 /* Reverts and frees the fault. Returns the revert's result. */
 int nf_registry_delete(struct nf_registry *r, struct nf_fault *f, const char *why);

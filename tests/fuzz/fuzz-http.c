@@ -1,10 +1,11 @@
 /* libFuzzer target: the request path of POST /v1/faults as far as it runs without a live libevent
  * loop and kernel. The input is "REQUEST-TARGET\nBODY": the target goes through libevent's URI
- * and query-string parsers as the daemon's handlers use them (path, query, "dry_run" lookup);
+ * and query-string parsers as the daemon's handlers use them (path, query, "dry_run" lookup),
+ * and the path through the route table's matcher (an {id} it hands on holds no '/' and fits);
  * the body through the JSON parser, the nesting check, the validator and, for a valid spec, the
  * dry run's planning and its reply (nf_plan_to_json), or else the error reply (nf_err_to_json).
- * Every reply must be valid JSON text. Routing and the handlers themselves need an evhttp_request
- * from a live connection; the API tests cover them with curl. */
+ * Every reply must be valid JSON text. Dispatch and the handlers themselves need an
+ * evhttp_request from a live connection; the API tests cover them with curl. */
 #include <cjson/cJSON.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -15,6 +16,7 @@
 #include "api/errors.h"
 #include "api/fault_json.h"
 #include "api/request.h"
+#include "api/routes.h"
 #include "core/spec_json.h"
 #include "netem/plan.h"
 
@@ -45,8 +47,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (uri) {
                 const char *path = evhttp_uri_get_path(uri), *query = evhttp_uri_get_query(uri);
                 struct evkeyvalq q;
-                if (path)
-                        (void)strlen(path);
+                if (path) {
+                        char id[NF_ROUTE_ID_MAX + 1], allow[64];
+                        const struct nf_route *r = nf_route_match(path, id);
+                        if (strlen(id) > NF_ROUTE_ID_MAX || strchr(id, '/') || (!r && id[0]))
+                                abort();
+                        if (r)
+                                nf_route_allow(r, allow, sizeof(allow));
+                }
                 if (query && evhttp_parse_query_str(query, &q) == 0) {
                         const char *v = evhttp_find_header(&q, "dry_run");
                         if (v)

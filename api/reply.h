@@ -1,0 +1,20 @@
+/* Every reply of the HTTP surface leaves through here: a JSON body (Content-Type and Cache-Control
+ * set), errors as {"error":{"code","message","field"}} with the status of their kind
+ * (api/errors.c), and the errors libevent answers before a request reaches the router. */
+#pragma once
+#include "api/layer.h"
+
+#include <stdint.h>
+
+#include "core/error.h"
+
+struct evhttp_request;
+struct cJSON;
+
+/* Both take ownership of body. */
+void nf_api_reply(struct evhttp_request *req, int code, struct cJSON *body);
+void nf_api_reply_error(struct evhttp_request *req, const struct nf_err *e);
+
+/* The limits libevent enforces itself, which its error replies name (413, 400): the server sets
+ * them when it starts (max_body_bytes 0 again when it stops). */
+void nf_reply_set_limits(uint32_t max_body_bytes, uint32_t max_headers_bytes);
