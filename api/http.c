@@ -75,38 +75,67 @@ static int listen_unix(struct nf_api *api, const char *path, char *err, size_t e
         return 0;
 }
 
-static int listen_tcp(struct nf_api *api, const char *spec, char *err, size_t errlen) {
-        char host[256];
-        const char *colon = strrchr(spec, ':');
+int nf_listen_parse(const char *s, struct nf_listen_addr *out, char *err, size_t errlen) {
+        const char *colon = strrchr(s, ':');
         char *end;
         long port;
         size_t hl;
 
-        if (!colon || colon == spec) {
-                snprintf(err, errlen, "--listen: '%s' is not HOST:PORT or unix:/path", spec);
+        *out = (struct nf_listen_addr){0};
+        if (strncmp(s, "unix:", 5) == 0) {
+                if (!s[5] || strlen(s + 5) >= sizeof(out->host)) {
+                        snprintf(err, errlen, "--listen: '%s' names no usable socket path", s);
+                        return -EINVAL;
+                }
+                out->is_unix = true;
+                snprintf(out->host, sizeof(out->host), "%s", s + 5);
+                return 0;
+        }
+        if (!colon || colon == s) {
+                snprintf(err, errlen, "--listen: '%s' is not HOST:PORT or unix:/path", s);
                 return -EINVAL;
         }
         port = strtol(colon + 1, &end, 10);
-        if (*end || port < 0 || port > 65535 || colon[1] == '\0') {
-                snprintf(err, errlen, "--listen: '%s' has no valid port", spec);
+        if (*end || port < 0 || port > 65535 || colon[1] == '\0' || colon[1] == '-' || colon[1] == '+' ||
+            colon[1] == ' ') {
+                snprintf(err, errlen, "--listen: '%s' has no valid port", s);
                 return -EINVAL;
         }
-        hl = (size_t)(colon - spec);
-        if (spec[0] == '[' && hl >= 2 && spec[hl - 1] == ']') { /* [::1]:9700 */
-                spec++;
+        hl = (size_t)(colon - s);
+        if (s[0] == '[' && hl >= 2 && s[hl - 1] == ']') { /* [::1]:9700 */
+                s++;
                 hl -= 2;
         }
-        snprintf(host, sizeof(host), "%.*s", (int)hl, spec);
-        struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(api->http, host, (uint16_t)port);
+        if (hl >= sizeof(out->host)) {
+                snprintf(err, errlen, "--listen: the host is too long");
+                return -EINVAL;
+        }
+        snprintf(out->host, sizeof(out->host), "%.*s", (int)hl, s);
+        out->port = (uint16_t)port;
+        return 0;
+}
+
+const char *nf_listen_format(const struct nf_listen_addr *la, uint16_t port, char *buf, size_t len) {
+        if (la->is_unix)
+                snprintf(buf, len, "unix:%s", la->host);
+        else
+                snprintf(buf, len, strchr(la->host, ':') ? "[%s]:%u" : "%s:%u", la->host, port);
+        return buf;
+}
+
+static int listen_tcp(struct nf_api *api, const struct nf_listen_addr *la, char *err, size_t errlen) {
+        struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(api->http, la->host, la->port);
         if (!bs) {
-                snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
+                char where[300];
+                snprintf(err, errlen, "cannot listen on %s: %s", nf_listen_format(la, la->port, where, sizeof(where)),
+                         strerror(errno));
                 return -EADDRINUSE;
         }
         api->listener = evhttp_bound_socket_get_listener(bs);
         /* The port actually bound (port 0 picks one): it is what gets logged and protected. */
         struct sockaddr_storage ss;
         socklen_t sl = sizeof(ss);
-        api->port = (uint16_t)port;
+        api->port = la->port;
         if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss, &sl) == 0)
                 api->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                                            : ((struct sockaddr_in *)&ss)->sin_port);
@@ -129,20 +158,11 @@ int nf_api_start(struct nf_api *api, struct event_base *base, struct nf_registry
         evhttp_set_allowed_methods(api->http, 0xffff);
         nf_reply_set_limits(cfg->max_body_bytes, MAX_HEADERS_BYTES);
         evhttp_set_gencb(api->http, nf_route_request, api);
-        int r = strncmp(cfg->listen, "unix:", 5) == 0 ? listen_unix(api, cfg->listen + 5, err, errlen)
-                                                      : listen_tcp(api, cfg->listen, err, errlen);
+        int r = cfg->listen.is_unix ? listen_unix(api, cfg->listen.host, err, errlen)
+                                    : listen_tcp(api, &cfg->listen, err, errlen);
         if (r == 0)
                 nf_conns_start(api);
         return r;
-}
-
-uint16_t nf_listen_port(const char *listen) {
-        const char *colon = strrchr(listen, ':');
-        char *end;
-        if (strncmp(listen, "unix:", 5) == 0 || !colon)
-                return 0;
-        long p = strtol(colon + 1, &end, 10);
-        return *end || p <= 0 || p > 65535 ? 0 : (uint16_t)p;
 }
 
 void nf_api_stop(struct nf_api *api) {

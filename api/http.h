@@ -4,6 +4,7 @@
 #pragma once
 #include "api/layer.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -13,9 +14,20 @@
 
 struct event_base;
 
+/* --listen, read once (by the daemon's flag parser): HOST:PORT, [IPV6]:PORT or unix:PATH. */
+struct nf_listen_addr {
+        bool is_unix;
+        char host[256]; /* or the socket's path; an IPv6 host without its brackets */
+        uint16_t port;  /* 0: any free port (TCP) */
+};
+/* 0, or -EINVAL with err naming the value and what is wrong with it. */
+int nf_listen_parse(const char *s, struct nf_listen_addr *out, char *err, size_t errlen);
+/* HOST:PORT ([IPV6]:PORT) with the port given, or unix:PATH, into buf. */
+const char *nf_listen_format(const struct nf_listen_addr *la, uint16_t port, char *buf, size_t len);
+
 /* What the HTTP surface is told at start (the daemon fills it from its command line). */
 struct nf_api_options {
-        char listen[256];            /* HOST:PORT or unix:PATH */
+        struct nf_listen_addr listen;
         uint32_t max_duration_s, default_duration_s;
         uint32_t max_body_bytes;
         uint32_t rate_limit;         /* changing requests per second per client, 0: off */
@@ -54,8 +66,6 @@ struct nf_api {
         size_t n_pending_lookups; /* POSTs waiting for DNS answers (faults_api.c) */
 };
 
-/* The TCP port of a --listen value, 0 for unix: or an unparsable one. */
-uint16_t nf_listen_port(const char *listen);
 
 int nf_api_start(struct nf_api *api, struct event_base *base, struct nf_registry *reg, const struct nf_api_options *cfg,
                  char *err, size_t errlen);

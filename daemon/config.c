@@ -212,9 +212,12 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                 c->rate_limit_global = c->rate_limit > 200000 ? 1000000 : 5 * c->rate_limit;
         /* --listen HOST:0 binds a port chosen at start-up, after resumed faults were applied
          * without the API-port guard; with resume, the port must be known beforehand. */
-        const char *colon = strrchr(c->listen, ':');
-        if (c->resume && strncmp(c->listen, "unix:", 5) != 0 && colon && colon[1] &&
-            strspn(colon + 1, "0") == strlen(colon + 1)) {
+        char err[320];
+        if (nf_listen_parse(c->listen, &c->listen_addr, err, sizeof(err)) < 0) {
+                fprintf(stderr, "netfaultd: %s\n", err);
+                return -1;
+        }
+        if (c->resume && !c->listen_addr.is_unix && c->listen_addr.port == 0) {
                 fprintf(stderr, "netfaultd: --listen %s: port 0 (any free port) cannot be used with --on-start resume\n",
                         c->listen);
                 return -1;

@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "api/http.h"
 #include "core/log.h"
 
 /* Exit codes (sysexits.h values, so that systemd and shells can tell them apart). */
@@ -16,7 +17,8 @@
 #define NF_EXIT_NOPERM 77      /* lacks CAP_NET_ADMIN */
 
 struct nf_config {
-        char listen[256];
+        char listen[256];                 /* as given */
+        struct nf_listen_addr listen_addr; /* read once, here */
         enum nf_log_format log_format;
         enum nf_log_level log_level;
         uint32_t max_duration_s;

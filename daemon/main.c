@@ -160,7 +160,7 @@ int main(int argc, char **argv) {
         if (nf_resolver_init(&resolver, base, cfg.dns_min_ttl_s, cfg.dns_max_ttl_s) < 0)
                 nf_log(NF_LOG_WARN, "dns.config", "no resolver: hostnames in targets will be refused");
         struct nf_registry_limits lim = {.max_faults = cfg.max_faults, .max_filters = cfg.max_filters};
-        r = nf_registry_init(&reg, base, &lim, &journal, nf_listen_port(cfg.listen));
+        r = nf_registry_init(&reg, base, &lim, &journal, cfg.listen_addr.is_unix ? 0 : cfg.listen_addr.port);
         if (r < 0) {
                 nf_log(NF_LOG_ERROR, "daemon.start_failed", "cannot open rtnetlink: %s", strerror(-r));
                 exit_code = r == -EPERM || r == -EACCES ? NF_EXIT_NOPERM : NF_EXIT_UNAVAILABLE;
@@ -199,8 +199,8 @@ int main(int argc, char **argv) {
                                           .rate_limit = cfg.rate_limit,
                                           .rate_limit_global = cfg.rate_limit_global,
                                           .max_connections = cfg.max_connections,
-                                          .request_timeout_s = cfg.request_timeout_s};
-        snprintf(api_opts.listen, sizeof(api_opts.listen), "%s", cfg.listen);
+                                          .request_timeout_s = cfg.request_timeout_s,
+                                          .listen = cfg.listen_addr};
         if (nf_api_start(&api, base, &reg, &api_opts, err, sizeof(err)) < 0) {
                 nf_log(NF_LOG_ERROR, "daemon.start_failed", "%s", err);
                 exit_code = NF_EXIT_OSERR;
@@ -214,11 +214,7 @@ int main(int argc, char **argv) {
         evsignal_add(sigterm, NULL);
         evsignal_add(sigint, NULL);
         char where[300]; /* the address bound: HOST:0 logs the port it got */
-        if (api.port)
-                snprintf(where, sizeof(where), "%.*s:%u", (int)(strrchr(cfg.listen, ':') - cfg.listen), cfg.listen,
-                         api.port);
-        else
-                snprintf(where, sizeof(where), "%s", cfg.listen);
+        nf_listen_format(&cfg.listen_addr, api.port, where, sizeof(where));
         struct aws_reload aws_reload = {.aws = &aws, .path = cfg.aws_ip_ranges};
         nf_reload_register("aws_ip_ranges", reload_aws, &aws_reload);
         if (resolver.dns)
