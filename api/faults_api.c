@@ -99,7 +99,7 @@ static void finish(struct pending *p, struct nf_err *e) {
 static void on_resolved(struct nf_lookup *l, void *arg) {
         struct pending *p = arg;
         struct nf_err e;
-        int r = nf_registry_take_lookup(&p->spec, l, &p->init, &e);
+        int r = nf_names_take_lookup(&p->spec, l, &p->init, &e);
         nf_lookup_free(l);
         finish(p, r < 0 ? &e : NULL);
 }
@@ -137,7 +137,7 @@ static void create_fault(struct nf_api *api, struct evhttp_request *req) {
                 return nf_api_reply_error(req, &e);
         }
         *p = (struct pending){.api = api, .req = req, .spec = spec, .dry_run = dry_run_asked(req)};
-        if (nf_registry_expand_aws(api->reg, &p->spec, &p->init, &e) < 0)
+        if (nf_names_expand_aws(api->reg->aws, &p->spec, &p->init, &e) < 0)
                 return finish(p, &e);
         char names[NF_MAX_TARGET_NAMES][NF_TARGET_NAME_LEN];
         size_t n = nf_spec_hostnames(&p->spec, names);
