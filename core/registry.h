@@ -1,8 +1,8 @@
 /* The faults that are active, and the only owner of their lifetimes: creation in two steps
  * (prepare: resolve interfaces → scope policy → plan; commit: journal → apply → timers), expiry
  * and lease timers, renewal, deletion, revert-all. What decides a fault's addresses, conflicts
- * and marks is in scope.h; names in names.h; the journal record in record.h; start-up
- * reconciliation in reconcile.h. */
+ * and marks is in scope.h; names in names.h; the journal record in record.h; the asynchronous
+ * create flow that the API surfaces call in create.h; start-up reconciliation in reconcile.h. */
 #pragma once
 #include "core/layer.h"
 
@@ -27,6 +27,9 @@ struct event_base;
 struct event;
 
 #define NF_ID_LEN 20
+/* Creations waiting for DNS answers at once; more are refused as busy (each holds its parsed
+ * targets and the answers, up to ~1 MB). */
+#define NF_MAX_PENDING_CREATES 16
 
 struct nf_fault {
         char id[NF_ID_LEN];
@@ -73,6 +76,7 @@ struct nf_registry {
         struct nf_aws_ranges *aws;
         bool slot_used[NF_MAX_SLOTS];
         uint32_t next_action; /* rotates the shared action indexes, see nf_scope_action_indexes() */
+        size_t n_pending_creates; /* waiting for DNS answers (create.c) */
         char degraded[256];   /* why the daemon is not fully protecting, "" when it is (/healthz) */
 };
 
@@ -82,7 +86,7 @@ void nf_registry_fini(struct nf_registry *r);
 
 /* Takes ownership of spec on success and on failure. With dry_run the fault is planned but
  * nothing is applied or kept: free it with nf_fault_free(). init holds what its names brought
- * (consumed either way). */
+ * (consumed either way). The asynchronous form, names resolved first, is nf_create_start(). */
 struct nf_fault *nf_registry_create(struct nf_registry *r, struct nf_spec *spec, struct nf_fault_init *init,
                                     bool dry_run, struct nf_err *e);
 struct nf_fault *nf_registry_find(struct nf_registry *r, const char *id);
