@@ -113,23 +113,24 @@ int nf_scope_slot(const bool used[NF_MAX_SLOTS], int want, unsigned *slot, struc
         return nf_fail(e, NF_ERR_INTERNAL, "internal", NULL, "no free slot: all %u are in use", NF_MAX_SLOTS);
 }
 
-static bool index_used(const uint32_t *used, size_t n_used, uint32_t index) {
-        for (size_t i = 0; i < n_used; i++)
-                if (used[i] == index)
-                        return true;
-        return false;
-}
-
 int nf_scope_action_indexes(uint32_t *next, const uint32_t *used, size_t n_used, struct nf_plan_link *links,
                             size_t n) {
+        /* One bit per index of our range (8 KiB): each candidate is checked in O(1), however many
+         * actions the active faults hold. */
+        uint64_t taken[0x10000 / 64] = {0};
+        for (size_t i = 0; i < n_used; i++) {
+                uint32_t off = used[i] - NF_ACT_INDEX_BASE; /* wraps for an index below our range */
+                if (off <= 0xffffu)
+                        taken[off / 64] |= 1ull << (off % 64);
+        }
         for (size_t i = 0; i < n; i++) {
-                uint32_t index, tries = 0;
+                uint32_t off, tries = 0;
                 do {
                         if (tries++ > 0xffffu)
                                 return -ENOSPC;
-                        index = NF_ACT_INDEX_BASE + ((*next)++ & 0xffffu);
-                } while (index_used(used, n_used, index));
-                links[i].act_index = index;
+                        off = (*next)++ & 0xffffu;
+                } while (taken[off / 64] & (1ull << (off % 64)));
+                links[i].act_index = NF_ACT_INDEX_BASE + off;
         }
         return 0;
 }
