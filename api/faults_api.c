@@ -2,7 +2,6 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -13,9 +12,8 @@
 #include "api/http.h"
 #include "api/reply.h"
 #include "api/request.h"
+#include "core/create.h"
 #include "core/spec_json.h"
-#include "core/clock.h"
-#include "core/log.h"
 #include "core/memory.h"
 
 static bool is_json(struct evhttp_request *req) {
@@ -36,54 +34,40 @@ static bool dry_run_asked(struct evhttp_request *req) {
                q.dry_run;
 }
 
-/* A POST waiting for its hostnames to resolve. */
+/* A POST whose fault the core is creating (it may wait for DNS answers). */
 struct pending {
         struct nf_api *api;
-        struct evhttp_request *req; /* NULL once the client has gone */
-        bool counted;               /* in api->n_pending_lookups */
-        struct nf_spec spec;
-        struct nf_fault_init init;
+        struct evhttp_request *req;
+        struct nf_create *create; /* while it waits */
         bool dry_run;
 };
 
 /* The client hung up (or the API is stopping): its request is freed with its connection. */
 static void on_client_gone(void *arg) {
         struct pending *p = arg;
-        p->req = NULL;
+        nf_create_cancel(p->create);
+        free(p);
 }
 
-/* Creates the fault (unless e already says why not), replies and frees p. */
-static void finish(struct pending *p, struct nf_err *e) {
-        struct nf_err err;
-        struct nf_fault *f = NULL;
-        if (p->req)
-                nf_api_unwatch_client(p->api, p->req);
-        bool last = p->counted && --p->api->n_pending_lookups == 0;
-        /* A client that left while its names resolved gets no fault: nobody would know its id. */
-        if (!e && p->req) {
-                f = nf_registry_create(p->api->reg, &p->spec, &p->init, p->dry_run, &err);
-                e = f ? NULL : &err;
-        }
-        if (!p->req) {
-                nf_log(NF_LOG_INFO, "fault.abandoned",
-                       "the client left (or netfaultd is stopping) before its hostnames resolved; nothing created");
-        } else if (e) {
+/* The core's answer to a POST: the reply, and p freed. */
+static void finish(void *arg, struct nf_fault *f, const struct nf_err *e) {
+        struct pending *p = arg;
+        nf_api_unwatch_client(p->api, p->req);
+        if (e) {
+                if (e->retry_after_s) {
+                        char after[16];
+                        snprintf(after, sizeof(after), "%u", e->retry_after_s);
+                        evhttp_add_header(evhttp_request_get_output_headers(p->req), "Retry-After", after);
+                }
                 nf_api_reply_error(p->req, e);
         } else if (p->dry_run) {
-                /* Validated, resolved and planned; nothing was changed. The times are those the
-                 * fault would have if it were created now. */
-                int64_t now = nf_now_realtime_ms();
-                f->created_ms = now;
-                f->expires_ms = now + (int64_t)f->spec.duration_s * 1000;
-                if (f->spec.lease_s)
-                        f->lease_expires_ms = now + (int64_t)f->spec.lease_s * 1000;
+                /* Validated, resolved and planned; nothing was changed. */
                 cJSON *o = nf_fault_to_json(f, "planned", NULL);
                 int missing = nf_caps_missing(nf_registry_caps(p->api->reg), &f->spec);
                 cJSON_AddBoolToObject(o, "kernel_supports", missing < 0);
                 if (missing >= 0)
                         cJSON_AddStringToObject(o, "kernel_lacks", nf_cap_module(missing));
                 cJSON_AddItemToObject(o, "plan", nf_plan_to_json(&f->plan, true));
-                nf_fault_free(f);
                 nf_api_reply(p->req, 200, o);
         } else {
                 char loc[64];
@@ -91,19 +75,7 @@ static void finish(struct pending *p, struct nf_err *e) {
                 evhttp_add_header(evhttp_request_get_output_headers(p->req), "Location", loc);
                 nf_api_reply(p->req, 201, nf_fault_to_json(f, "active", NULL));
         }
-        nf_spec_free(&p->spec);
-        nf_fault_init_free(&p->init);
         free(p);
-        if (last)
-                malloc_trim(0); /* give back what a burst of large waiting requests took */
-}
-
-static void on_resolved(struct nf_lookup *l, void *arg) {
-        struct pending *p = arg;
-        struct nf_err e;
-        int r = nf_registry_take_lookup(&p->spec, l, &p->init, &e);
-        nf_lookup_free(l);
-        finish(p, r < 0 ? &e : NULL);
 }
 
 static void create_fault(struct nf_api *api, struct evhttp_request *req) {
@@ -138,32 +110,12 @@ static void create_fault(struct nf_api *api, struct evhttp_request *req) {
                 nf_fail(&e, NF_ERR_INTERNAL, "internal", NULL, "out of memory");
                 return nf_api_reply_error(req, &e);
         }
-        *p = (struct pending){.api = api, .req = req, .spec = spec, .dry_run = dry_run_asked(req)};
-        if (nf_registry_expand_aws(api->reg, &p->spec, &p->init, &e) < 0)
-                return finish(p, &e);
-        char names[NF_MAX_TARGET_NAMES][NF_TARGET_NAME_LEN];
-        size_t n = nf_spec_hostnames(&p->spec, names);
-        if (n == 0)
-                return finish(p, NULL);
-        if (!api->reg->resolver) {
-                nf_fail(&e, NF_ERR_UNAVAILABLE, "no_resolver", "targets", "hostnames cannot be resolved here (no resolver)");
-                return finish(p, &e);
-        }
-        /* Each waiting request holds its parsed targets and the answers: bound how many wait. */
-        if (api->n_pending_lookups >= NF_MAX_PENDING_LOOKUPS) {
-                evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "2");
-                nf_fail(&e, NF_ERR_UNAVAILABLE, "dns_busy", "targets",
-                        "%zu requests are already waiting for DNS answers (at most %d at once); retry later",
-                        api->n_pending_lookups, NF_MAX_PENDING_LOOKUPS);
-                return finish(p, &e);
-        }
-        p->counted = true;
-        api->n_pending_lookups++;
-        /* The reply waits for the answers; if the client goes away meanwhile, we notice. */
-        nf_api_watch_client(api, req, on_client_gone, p);
-        if (!nf_lookup_start(api->reg->resolver, (const char(*)[NF_TARGET_NAME_LEN])names, n, on_resolved, p)) {
-                nf_fail(&e, NF_ERR_INTERNAL, "internal", NULL, "out of memory");
-                return finish(p, &e);
+        *p = (struct pending){.api = api, .req = req, .dry_run = dry_run_asked(req)};
+        struct nf_create *c = nf_create_start(api->reg, &spec, p->dry_run, finish, p);
+        if (c) {
+                /* The reply waits for DNS answers; if the client goes away meanwhile, we notice. */
+                p->create = c;
+                nf_api_watch_client(api, req, on_client_gone, p);
         }
 }
 

@@ -39,9 +39,6 @@ struct nf_conn; /* one accepted connection (connections.c) */
 struct evconnlistener;
 struct event;
 
-/* Requests awaiting DNS answers at once; more are refused with 503 (each holds up to ~1 MB). */
-#define NF_MAX_PENDING_LOOKUPS 16
-
 struct nf_api {
         struct event_base *base;
         struct evhttp *http;
@@ -63,7 +60,6 @@ struct nf_api {
         /* Counters for the rate-limited log lines. */
         int64_t conn_log_ms;
         unsigned long dropped_cap, dropped_deadline, accept_errors;
-        size_t n_pending_lookups; /* POSTs waiting for DNS answers (faults_api.c) */
 };
 
 

@@ -5,6 +5,7 @@
 int nf_fail(struct nf_err *e, enum nf_err_kind kind, const char *code, const char *field, const char *fmt, ...) {
         va_list ap;
         e->kind = kind;
+        e->retry_after_s = 0;
         snprintf(e->code, sizeof(e->code), "%s", code);
         snprintf(e->field, sizeof(e->field), "%s", field ? field : "");
         va_start(ap, fmt);

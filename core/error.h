@@ -32,8 +32,9 @@ struct nf_err {
         char code[32];
         char field[96];
         char message[640];
+        unsigned retry_after_s; /* > 0: busy, the same request may succeed after this long */
 };
 
-/* Fills e and returns -1, so that validators can `return nf_fail(e, ...)`. */
+/* Fills e (retry_after_s 0) and returns -1, so that validators can `return nf_fail(e, ...)`. */
 int nf_fail(struct nf_err *e, enum nf_err_kind kind, const char *code, const char *field, const char *fmt, ...)
         __attribute__((format(printf, 5, 6)));

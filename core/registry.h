@@ -1,6 +1,8 @@
-/* The faults that are active: creation (resolve interfaces → protect the control plane →
- * conflict check → plan → journal → apply), expiry and lease timers, deletion, revert-all,
- * start-up reconciliation. The only owner of fault lifetimes. */
+/* The faults that are active, and the only owner of their lifetimes: creation in two steps
+ * (prepare: resolve interfaces → scope policy → plan; commit: journal → apply → timers), expiry
+ * and lease timers, renewal, deletion, revert-all. What decides a fault's addresses, conflicts
+ * and marks is in scope.h; names in names.h; the journal record in record.h; the asynchronous
+ * create flow that the API surfaces call in create.h; start-up reconciliation in reconcile.h. */
 #pragma once
 #include "core/layer.h"
 
@@ -8,10 +10,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/error.h"
+#include <event2/util.h>
+
 #include "core/awsranges.h"
+#include "core/error.h"
 #include "core/journal.h"
+#include "core/names.h"
 #include "core/resolver.h"
+#include "core/scope.h"
 #include "netem/apply.h"
 #include "netem/caps.h"
 #include "netem/plan.h"
@@ -21,29 +27,9 @@ struct event_base;
 struct event;
 
 #define NF_ID_LEN 20
-/* Addresses no fault touches unless it sets allow_control_plane: the ECS agent and task
- * metadata endpoint, and EC2 instance metadata (IPv4 and IPv6). */
-#define NF_PROTECTED_ADDRESSES {"169.254.170.2/32", "169.254.169.254/32", "fd00:ec2::254/128"}
-#define NF_N_PROTECTED 3
-
-/* A target given by name, and what it has resolved to so far (kept for the fault's life). */
-struct nf_fault_name {
-        char name[NF_TARGET_NAME_LEN];
-        bool aws;
-        struct nf_prefix addrs[NF_MAX_NAME_ADDRS];
-        size_t n_addrs;
-        int64_t resolved_ms; /* last answer with addresses */
-        int err;             /* last resolution error, 0 if none */
-};
-
-/* What name resolution brought before the fault is created. */
-struct nf_fault_init {
-        struct nf_prefix *learned; /* addresses of names and aws: selections */
-        size_t n_learned;
-        struct nf_fault_name *names;
-        size_t n_names;
-        uint32_t ttl_s; /* smallest TTL of the answers */
-};
+/* Creations waiting for DNS answers at once; more are refused as busy (each holds its parsed
+ * targets and the answers, up to ~1 MB). */
+#define NF_MAX_PENDING_CREATES 16
 
 struct nf_fault {
         char id[NF_ID_LEN];
@@ -58,7 +44,7 @@ struct nf_fault {
         uint32_t first_ttl_s;
         struct event *dns_timer;
         struct nf_lookup *lookup; /* in flight */
-        struct nf_prefix protected_hit[NF_N_PROTECTED + 8]; /* protected addresses inside the targets */
+        struct nf_prefix protected_hit[NF_MAX_PROTECTED_HIT]; /* protected addresses inside the targets */
         size_t n_protected_hit;
         struct nf_iface ifaces[NF_MAX_IFACES];
         size_t n_ifaces;
@@ -89,7 +75,8 @@ struct nf_registry {
         struct nf_resolver *resolver; /* may be NULL: hostnames are then refused */
         struct nf_aws_ranges *aws;
         bool slot_used[NF_MAX_SLOTS];
-        uint32_t next_action; /* rotates the shared action indexes, see fresh_action_indexes() */
+        uint32_t next_action; /* rotates the shared action indexes, see nf_scope_action_indexes() */
+        size_t n_pending_creates; /* waiting for DNS answers (create.c) */
         char degraded[256];   /* why the daemon is not fully protecting, "" when it is (/healthz) */
 };
 
@@ -97,24 +84,11 @@ int nf_registry_init(struct nf_registry *r, struct event_base *base, const struc
                      struct nf_journal *journal, uint16_t api_port);
 void nf_registry_fini(struct nf_registry *r);
 
-/* Reconciliation before the API answers: sweeps every object with our marks and, with resume,
- * re-applies journaled faults that have time left until their original expires_at. */
-int nf_registry_reconcile(struct nf_registry *r, bool resume, uint32_t max_duration_s);
-
 /* Takes ownership of spec on success and on failure. With dry_run the fault is planned but
- * nothing is applied or kept: free it with nf_fault_free(). */
+ * nothing is applied or kept: free it with nf_fault_free(). init holds what its names brought
+ * (consumed either way). The asynchronous form, names resolved first, is nf_create_start(). */
 struct nf_fault *nf_registry_create(struct nf_registry *r, struct nf_spec *spec, struct nf_fault_init *init,
                                     bool dry_run, struct nf_err *e);
-/* Expands the aws: selections of a spec into init (fail closed: 422 naming the target). */
-int nf_registry_expand_aws(struct nf_registry *r, const struct nf_spec *spec, struct nf_fault_init *init,
-                           struct nf_err *e);
-/* Takes the results of a lookup of the spec's hostnames into init; refuses (422 naming the
- * target) when a name resolved to nothing. */
-int nf_registry_take_lookup(const struct nf_spec *spec, const struct nf_lookup *l, struct nf_fault_init *init,
-                            struct nf_err *e);
-void nf_fault_init_free(struct nf_fault_init *init);
-/* Hostnames of a spec (not aws:), copied into names; returns how many. */
-size_t nf_spec_hostnames(const struct nf_spec *spec, char (*names)[NF_TARGET_NAME_LEN]);
 struct nf_fault *nf_registry_find(struct nf_registry *r, const char *id);
 /* The kernel's counters for f's filters and qdiscs, read now; the surfaces ask the registry, which
  * owns the applier, rather than the applier itself. */
@@ -127,3 +101,23 @@ int nf_registry_delete(struct nf_registry *r, struct nf_fault *f, const char *wh
 /* Reverts every fault; returns how many. */
 size_t nf_registry_delete_all(struct nf_registry *r, const char *why);
 void nf_fault_free(struct nf_fault *f);
+
+/* Within the core. */
+
+/* The two steps of nf_registry_create, apart for --on-start=resume (a journaled id, slot and
+ * times). prepare: everything up to the kernel, the fault fully planned and nothing changed
+ * (takes spec and init either way; -1 slot and NULL id for new ones). commit: journal, apply,
+ * arm the timers and keep it (0 and 0 times: from now); on failure the caller frees it. */
+struct nf_fault *nf_registry_prepare(struct nf_registry *r, struct nf_spec *spec, struct nf_fault_init *init,
+                                     const char *id, int slot, bool dry_run, struct nf_err *e);
+int nf_registry_commit(struct nf_registry *r, struct nf_fault *f, int64_t created_ms, int64_t expires_ms,
+                       struct nf_err *e);
+/* (Re)arms a one-shot timer in_ms from now (at once if negative), creating it on first use. */
+int nf_registry_arm(struct nf_registry *r, struct event **ev, void (*cb)(evutil_socket_t, short, void *), void *arg,
+                    int64_t in_ms);
+/* What the scope policy needs to know of a fault here (its names' addresses, the nameservers). */
+void nf_registry_scope_input(const struct nf_registry *r, const struct nf_fault *f, struct nf_scope_input *in);
+/* The active faults but skip (may be NULL) as the conflict check sees them, into out (room for
+ * NF_MAX_SLOTS: each active fault holds a slot); returns how many. */
+size_t nf_registry_active_scopes(const struct nf_registry *r, const struct nf_fault *skip,
+                                 struct nf_active_scope out[NF_MAX_SLOTS]);

@@ -42,7 +42,7 @@ static int read_servers(const char *path, char *servers, size_t len, struct nf_p
         while (fgets(line, sizeof(line), f)) {
                 char addr[64];
                 struct nf_prefix p;
-                if (sscanf(line, " nameserver %63s", addr) == 1 && nf_prefix_parse(addr, &p) == 0 && *n < 8) {
+                if (sscanf(line, " nameserver %63s", addr) == 1 && nf_prefix_parse(addr, &p) == 0 && *n < NF_MAX_NAMESERVERS) {
                         prefixes[(*n)++] = p;
                         snprintf(servers + strlen(servers), len - strlen(servers), "%s%s", servers[0] ? " " : "", addr);
                 }
@@ -70,7 +70,7 @@ int nf_resolver_init(struct nf_resolver *r, struct event_base *base, uint32_t mi
 
 int nf_resolver_reload(struct nf_resolver *r, const char *path, char *why, size_t why_len) {
         char servers[sizeof(r->servers)];
-        struct nf_prefix prefixes[8];
+        struct nf_prefix prefixes[NF_MAX_NAMESERVERS];
         size_t n = 0;
         int rc;
         if (!r->dns) {

@@ -17,6 +17,7 @@ struct evdns_base;
 struct evdns_request;
 
 #define NF_MAX_NAME_ADDRS 64
+#define NF_MAX_NAMESERVERS 8 /* read from resolv.conf (glibc itself uses the first 3) */
 
 struct nf_lookup;
 
@@ -25,7 +26,7 @@ struct nf_resolver {
         struct nf_lookup *lookups; /* unfinished; completed with DNS_ERR_SHUTDOWN by nf_resolver_fini */
         uint32_t min_ttl_s, max_ttl_s;
         char servers[256]; /* as read, for /v1/capabilities */
-        struct nf_prefix server_prefixes[8]; /* the nameservers, protected when a fault uses names */
+        struct nf_prefix server_prefixes[NF_MAX_NAMESERVERS]; /* protected when a fault uses names */
         size_t n_server_prefixes;
 };
 

@@ -20,6 +20,7 @@
 #include "core/journal.h"
 #include "core/log.h"
 #include "daemon/privs.h"
+#include "core/reconcile.h"
 #include "core/registry.h"
 #include "daemon/reload.h"
 #include "core/resolver.h"

@@ -5,7 +5,7 @@
  *
  *   exclbench [REPS]     (default 5)
  *
- * The workload is core/registry.c's effective_set() for 10,000 random /32 targets and 10,000
+ * The workload is core/scope.c's nf_scope_effective() for 10,000 random /32 targets and 10,000
  * random /32 excludes (plus the 3 protected addresses): which protected addresses the targets
  * hold, then targets minus exclusions. Prints one raw sample per line for bench/report.py:
  *   {"b":"exclusions","impl":"old|new","stage":"protected|subtract|total","n":10000,"unit":"ms","v":...}

@@ -90,7 +90,7 @@ fail:
 }
 
 /* Which exclusions ex[i] (user excludes plus protected addresses, normalised) are not inside a
- * user exclude and overlap a target: the loop of core/registry.c's effective_set(), as it was. */
+ * user exclude and overlap a target: the loop of effective_set() (now core/scope.c), as it was. */
 static inline size_t ref_protected_hits(const struct nf_prefix *ex, size_t n_ex, const struct nf_prefix *user,
                                         size_t n_user, const struct nf_prefix *all, size_t n_all, struct nf_prefix *hit,
                                         size_t max) {

@@ -75,7 +75,7 @@ static bool same_prefixes(const struct nf_prefix *a, const struct nf_prefix *b, 
         return true;
 }
 
-/* The protected-address check of core/registry.c's effective_set(), on the new functions. */
+/* The protected-address check of core/scope.c's nf_scope_effective(), on the new functions. */
 static size_t new_protected_hits(const struct nf_prefix *ex, size_t n_ex, const struct nf_prefix *user, size_t n_user,
                                  const struct nf_prefix *all, size_t n_all, struct nf_prefix *hit, size_t max) {
         size_t n = 0;

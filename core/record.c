@@ -1,0 +1,64 @@
+#include "core/record.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <string.h>
+
+#include "core/journal.h"
+#include "core/log.h"
+#include "core/registry.h"
+#include "core/spec_json.h"
+
+int nf_record_put(struct nf_journal *j, const struct nf_fault *f, const char *state) {
+        if (!j)
+                return 0;
+        cJSON *spec = nf_spec_to_json(&f->spec, true), *objects = nf_plan_to_json(&f->plan, false);
+        /* What names resolved to: --on-start=resume starts from these, then resolves again. */
+        cJSON *names = cJSON_AddArrayToObject(objects, "names");
+        for (size_t i = 0; i < f->n_names; i++) {
+                char buf[NF_PREFIX_STRLEN];
+                cJSON *n = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(n, "addresses");
+                cJSON_AddStringToObject(n, "name", f->names[i].name);
+                for (size_t k = 0; k < f->names[i].n_addrs; k++)
+                        cJSON_AddItemToArray(a, cJSON_CreateString(nf_prefix_format(&f->names[i].addrs[k], buf, sizeof(buf))));
+                cJSON_AddItemToArray(names, n);
+        }
+        int rc = nf_journal_put(j, f->id, state, f->slot, f->created_ms, f->expires_ms, spec, objects);
+        cJSON_Delete(spec);
+        cJSON_Delete(objects);
+        if (rc < 0)
+                nf_log(NF_LOG_ERROR, "journal.write_failed", "%s: %s", f->id, strerror(-rc));
+        return rc;
+}
+
+void nf_record_put_clsact(struct nf_journal *j, const struct nf_applier *a) {
+        int v[NF_MAX_HOOK_IFACES];
+        size_t n = 0;
+        if (!j)
+                return;
+        for (size_t i = 0; i < a->n_uses; i++)
+                if (a->uses[i].created_clsact)
+                        v[n++] = a->uses[i].ifindex;
+        nf_journal_put_clsact(j, v, n);
+}
+
+int nf_record_read_names(const struct nf_journal_entry *je, struct nf_fault_init *init) {
+        const cJSON *names = je->objects ? cJSON_GetObjectItem(je->objects, "names") : NULL, *n;
+        cJSON_ArrayForEach(n, names) {
+                const cJSON *nm = cJSON_GetObjectItem(n, "name"), *a = cJSON_GetObjectItem(n, "addresses"), *it;
+                /* aws: selections are read from the ranges file again, not from the record. */
+                if (!cJSON_IsString(nm) || strncmp(nm->valuestring, "aws:", 4) == 0)
+                        continue;
+                struct nf_fault_name *fn = nf_fault_init_name(init, nm->valuestring, false);
+                if (!fn)
+                        return -ENOMEM;
+                cJSON_ArrayForEach(it, a) {
+                        if (cJSON_IsString(it) && fn->n_addrs < NF_MAX_NAME_ADDRS &&
+                            nf_prefix_parse(it->valuestring, &fn->addrs[fn->n_addrs]) == 0)
+                                fn->n_addrs++;
+                }
+                if (nf_fault_init_learn(init, fn->addrs, fn->n_addrs) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}

@@ -1,0 +1,23 @@
+/* The journal record of a fault: what nf_journal_put stores before the kernel changes (the spec
+ * as a request would give it, the tc objects of its plan, what its names resolved to) and what
+ * --on-start=resume reads back from it beyond the spec. The journal (journal.c) only stores and
+ * loads records; what a record holds is decided here. */
+#pragma once
+#include "core/layer.h"
+
+#include <stddef.h>
+
+struct nf_fault;
+struct nf_fault_init;
+struct nf_journal;
+struct nf_journal_entry;
+struct nf_applier;
+
+/* Writes the fault's record in state ("active"). j may be NULL (nothing is written: 0). -errno,
+ * logged. */
+int nf_record_put(struct nf_journal *j, const struct nf_fault *f, const char *state);
+/* Writes the interfaces whose clsact qdisc we created (the sweep may remove only those). */
+void nf_record_put_clsact(struct nf_journal *j, const struct nf_applier *a);
+/* The journaled addresses of a record's hostnames, into init: a resumed fault starts from them
+ * (and resolves again at once). -ENOMEM. */
+int nf_record_read_names(const struct nf_journal_entry *je, struct nf_fault_init *init);
