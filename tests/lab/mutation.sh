@@ -21,7 +21,7 @@ for m in $muts; do
     case $m in
         wrong-hook) sed -i "s/TC_H_MIN_INGRESS : TC_H_MIN_EGRESS/TC_H_MIN_EGRESS : TC_H_MIN_INGRESS/" "$work/src/netem/encode.c" ;;
         wrong-side) sed -i 's/bool egress = dir != NF_DIR_INGRESS;/bool egress = dir == NF_DIR_INGRESS;/' "$work/src/netem/encode.c" ;;
-        no-redirect) sed -i 's/l->action = s->fx.blackhole ? NF_ACTION_DROP : NF_ACTION_REDIRECT;/l->action = NF_ACTION_DROP;/' "$work/src/netem/plan.c" ;;
+        no-redirect) sed -i 's/l->action = nf_effects_action(&s->fx);/l->action = NF_ACTION_DROP;/' "$work/src/netem/plan.c" ;;
         *) echo "not ok $n - unknown mutation $m"; failed=$((failed + 1)); continue ;;
     esac
     if (cd "$root" && git diff --no-index --quiet "$root/netem" "$work/src/netem" 2>/dev/null); then
