@@ -9,14 +9,16 @@
  *
  * Then each member of each record is deleted in turn: the result must be refused, or encode to
  * other bytes, or be a default that renders back unchanged. A member that is none of these is
- * one whose loss the round trip could not see. Every member the validator knows must matter
- * (be refused or change the bytes) in at least one spec here, so a new field needs a case. */
+ * one whose loss the round trip could not see. Every member the validator knows (its tables:
+ * nf_spec_members and each effect's key and fields) must matter (be refused or change the bytes)
+ * in at least one spec here, so a new effect or field fails this test until it has a case. */
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <linux/pkt_sched.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "core/effects_json.h"
 #include "core/journal.h"
 #include "core/log.h"
 #include "core/spec_json.h"
@@ -49,17 +51,44 @@ static const char *const specs[] = {
         "\"duplicate\":{\"percent\":3}}",
 };
 
-/* Every member the validator accepts, as "key" or "key.field". */
-static const char *const known[] = {
-        "targets", "exclude", "protocol", "ports", "local_ports", "interfaces", "direction",
-        "delay", "delay.ms", "delay.jitter_ms", "delay.correlation", "delay.distribution",
-        "loss", "loss.percent", "loss.correlation", "duplicate", "duplicate.percent", "duplicate.correlation",
-        "corrupt", "corrupt.percent", "corrupt.correlation", "reorder", "reorder.percent", "reorder.correlation",
-        "reorder.gap", "rate", "rate.kbit", "limit", "blackhole", "name", "duration_s", "lease_s",
-        "allow_control_plane",
-};
-#define N_KNOWN (sizeof(known) / sizeof(*known))
-static bool mattered[N_KNOWN];
+/* Every member the validator accepts, as "key" or "key.field", from its tables. */
+#define MAX_KNOWN 128
+static char known[MAX_KNOWN][64];
+static bool mattered[MAX_KNOWN];
+static size_t n_known;
+
+static void know(const char *key, const char *field) {
+        if (n_known < MAX_KNOWN)
+                snprintf(known[n_known++], sizeof(known[0]), "%s%s%s", key, field ? "." : "", field ? field : "");
+}
+
+/* Both tables have an entry for every effect (a missing last one stops the build; one missing in
+ * the middle would be all zeroes), and the list of known members comes from them. */
+static void tables(void) {
+        bool complete = true;
+        for (int i = 0; i < NF_EFFECT_COUNT; i++) {
+                const struct nf_effect_json *j = nf_effect_json(i);
+                const struct nf_effect_kernel *k = nf_effect_kernel(i);
+                if (!j->key || !j->parse || !j->render || k->action >= NF_ACTION_COUNT) {
+                        printf("#   effect %d has an empty entry\n", i);
+                        complete = false;
+                        continue;
+                }
+                for (int o = 0; o < i; o++)
+                        if (nf_effect_kernel(o)->flag == k->flag || strcmp(nf_effect_json(o)->key, j->key) == 0) {
+                                printf("#   effect %d (%s) shares its flag or key with effect %d\n", i, j->key, o);
+                                complete = false;
+                        }
+                know(j->key, NULL);
+                for (const char *const *f = j->fields; f && *f; f++)
+                        know(j->key, *f);
+        }
+        for (int a = 0; a < NF_ACTION_COUNT; a++)
+                complete &= nf_action_info(a)->tc_kind != NULL;
+        tap_ok(complete, "every effect has its own complete entry in both tables, every action in its own");
+        for (const char *const *m = nf_spec_members; *m; m++)
+                know(*m, NULL);
+}
 
 struct bytes {
         uint8_t *p;
@@ -125,7 +154,7 @@ static int encode(const struct nf_spec *s, struct bytes *out) {
         }
         for (size_t i = 0; i < p.n_links; i++) {
                 const struct nf_plan_link *l = &p.links[i];
-                if (l->action != NF_ACTION_REDIRECT)
+                if (!nf_action_info(l->action)->ifb)
                         continue;
                 put_msg(out, nf_enc_ifb_add(buf, sizeof(buf), l->ifb_name, l->ifb_ifindex));
                 put_msg(out, nf_enc_link_up_alias(buf, sizeof(buf), l->ifb_ifindex, l->ifb_alias));
@@ -196,7 +225,7 @@ static cJSON *through_journal(struct nf_journal *j, const struct nf_spec *s) {
 }
 
 static void note_mattered(const char *path) {
-        for (size_t i = 0; i < N_KNOWN; i++)
+        for (size_t i = 0; i < n_known; i++)
                 if (strcmp(known[i], path) == 0)
                         mattered[i] = true;
 }
@@ -275,6 +304,7 @@ int main(void) {
                 printf("Bail out! no state directory: %s\n", err);
                 return 1;
         }
+        tables();
         for (size_t c = 0; c < sizeof(specs) / sizeof(*specs); c++) {
                 struct bytes a = {0}, b = {0};
                 struct nf_spec s;
@@ -302,7 +332,7 @@ int main(void) {
                 free(a.p);
                 free(b.p);
         }
-        for (size_t i = 0; i < N_KNOWN; i++)
+        for (size_t i = 0; i < n_known; i++)
                 tap_ok(mattered[i], "'%s' matters in some spec (refused without it, or other bytes)", known[i]);
         nf_journal_close(&j);
         remove_dir(dir);
