@@ -66,12 +66,16 @@ int nf_json_number(const cJSON *v, const char *field, double lo, double hi, doub
         return 0;
 }
 
-int nf_json_integer(const cJSON *v, const char *field, double lo, double hi, uint64_t *out, struct nf_err *e) {
-        double d = 0;
-        if (nf_json_number(v, field, lo, hi, &d, e) < 0)
-                return -1;
+static int whole(double d, const char *field, struct nf_err *e) {
         if (d != floor(d))
                 return nf_fail(e, NF_ERR_INVALID, "invalid_type", field, "%s: expected a whole number, got %.10g", field, d);
+        return 0;
+}
+
+int nf_json_integer(const cJSON *v, const char *field, double lo, double hi, uint64_t *out, struct nf_err *e) {
+        double d = 0;
+        if (nf_json_number(v, field, lo, hi, &d, e) < 0 || whole(d, field, e) < 0)
+                return -1;
         *out = (uint64_t)d;
         return 0;
 }
@@ -86,33 +90,37 @@ int nf_json_bool(const cJSON *v, const char *field, bool *out, struct nf_err *e)
         return 0;
 }
 
-/* The member, or NULL; a refusal (-1) only when it is absent and required. */
-static int member(const cJSON *obj, const char *field, const char *key, bool required, const cJSON **v, bool *present,
-                  struct nf_err *e) {
-        *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+/* The member key of obj, a number (a whole one when asked) into *out; absent leaves *out alone. */
+static int get(const cJSON *obj, const char *parent, const char *key, bool required, double lo, double hi, bool integer,
+               double *out, bool *present, struct nf_err *e) {
+        char field[FIELD_LEN];
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+        field_of(field, sizeof(field), parent, key);
         if (present)
-                *present = *v != NULL;
-        if (!*v && required)
-                return nf_fail(e, NF_ERR_INVALID, "missing_field", field, "%s is required", field);
+                *present = v != NULL;
+        if (!v)
+                return required ? nf_fail(e, NF_ERR_INVALID, "missing_field", field, "%s is required", field) : 0;
+        if (nf_json_number(v, field, lo, hi, out, e) < 0 || (integer && whole(*out, field, e) < 0))
+                return -1;
         return 0;
 }
 
 int nf_json_get_number(const cJSON *obj, const char *parent, const char *key, bool required, double lo, double hi,
                        double *out, bool *present, struct nf_err *e) {
-        char field[FIELD_LEN];
-        const cJSON *v;
-        if (member(obj, field_of(field, sizeof(field), parent, key), key, required, &v, present, e) < 0)
-                return -1;
-        return v ? nf_json_number(v, field, lo, hi, out, e) : 0;
+        return get(obj, parent, key, required, lo, hi, false, out, present, e);
 }
 
 int nf_json_get_integer(const cJSON *obj, const char *parent, const char *key, bool required, double lo, double hi,
                         uint64_t *out, bool *present, struct nf_err *e) {
-        char field[FIELD_LEN];
-        const cJSON *v;
-        if (member(obj, field_of(field, sizeof(field), parent, key), key, required, &v, present, e) < 0)
+        double d = 0;
+        bool p = false;
+        if (get(obj, parent, key, required, lo, hi, true, &d, &p, e) < 0)
                 return -1;
-        return v ? nf_json_integer(v, field, lo, hi, out, e) : 0;
+        if (present)
+                *present = p;
+        if (p)
+                *out = (uint64_t)d;
+        return 0;
 }
 
 int nf_json_get_enum(const cJSON *obj, const char *parent, const char *key, const char *const *names, int n, int *out,

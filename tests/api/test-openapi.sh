@@ -28,27 +28,22 @@ block() { awk -v head="$1" 'on { i = match($0, /[^ ]/) - 1; if (i >= 0 && i <= d
 props() { awk -v p=-1 'p >= 0 && NF { i = match($0, /[^ ]/) - 1; if (i <= p) exit
     if (i == p + 2) { sub(/^ */, ""); sub(/:.*/, ""); print } }
   p < 0 && /^ *properties:/ { p = match($0, /[^ ]/) - 1 }'; }
+# same LABEL ACCEPTED DESCRIBED: every name the validator accepts is described, and no other.
+same() {
+  for f in $2; do
+    if echo "$3" | grep -qx "$f"; then ok "$1 describes '$f'"; else nok "$1 lacks '$f' that the validator accepts"; fi
+  done
+  for f in $3; do
+    echo "$2" | grep -qx "$f" || nok "$1 describes '$f' that the validator refuses"
+  done
+}
 if [ -x "${NF_SPEC_MEMBERS:-}" ] && members=$("$NF_SPEC_MEMBERS") && [ -n "$members" ]; then
-  fields=$(echo "$members" | grep -v '\.')
-  spec_props=$(echo "$faultspec" | grep -E '^        [a-z_]+:' | sed 's/^ *//; s/:.*//')
-  for f in $fields; do
-    if echo "$spec_props" | grep -qx "$f"; then ok "FaultSpec describes '$f'"; else nok "FaultSpec lacks '$f' that the validator accepts"; fi
-  done
-  for f in $spec_props; do
-    echo "$fields" | grep -qx "$f" || nok "FaultSpec describes '$f' that the validator refuses"
-  done
+  same FaultSpec "$(echo "$members" | grep -v '\.')" "$(echo "$faultspec" | grep -E '^        [a-z_]+:' | sed 's/^ *//; s/:.*//')"
   for key in $(echo "$members" | sed -n 's/\..*//p' | uniq); do
-    want=$(echo "$members" | sed -n "s/^$key\.//p")
     blk=$(echo "$faultspec" | block "^        $key:")
     ref=$(echo "$blk" | head -n1 | sed -n 's|.*\$ref: *"#/components/schemas/\([A-Za-z0-9_]*\)".*|\1|p')
     [ -n "$ref" ] && blk=$(block "^    $ref:" <"$SPEC")
-    have=$(echo "$blk" | props)
-    for f in $want; do
-      if echo "$have" | grep -qx "$f"; then ok "FaultSpec's $key describes '$f'"; else nok "FaultSpec's $key lacks '$f' that the validator accepts"; fi
-    done
-    for f in $have; do
-      echo "$want" | grep -qx "$f" || nok "FaultSpec's $key describes '$f' that the validator refuses"
-    done
+    same "FaultSpec's $key" "$(echo "$members" | sed -n "s/^$key\.//p")" "$(echo "$blk" | props)"
   done
 else
   nok "the validator's request fields are listed by NF_SPEC_MEMBERS ('${NF_SPEC_MEMBERS:-}'; meson test sets it)"
