@@ -228,7 +228,9 @@ int nf_effects_check(const struct nf_effects *fx, struct nf_err *e) {
                 if (drop < 0 && nf_effect_kernel(i)->action == NF_ACTION_DROP)
                         drop = i;
         }
-        /* A drop takes every matched packet: there is nothing left for another effect to shape. */
+        /* A drop takes every matched packet: there is nothing left for another effect to shape. (An
+         * effect that drops is asked for with true; "no effect given" names the first entry, as
+         * the validator always has.) */
         if (drop >= 0 && n > 1)
                 return nf_fail(e, NF_ERR_INVALID, "conflict", effects[drop].key,
                                "%s: true drops everything matched and cannot be combined with %s", effects[drop].key,
