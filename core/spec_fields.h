@@ -1,7 +1,7 @@
 /* Reading the members of a spec's JSON with the validator's messages: every refusal names the
  * field ("delay.ms": the parent object's member, a dot, the key) and shows the bad value. Shared
- * by the spec's validator (spec_json.c) and the effects' entries (effects.c). Each returns 0, or
- * -1 with e filled (nf_fail). */
+ * by the spec's validator (spec_json.c) and the effects' entries (effects_json.c). Each returns
+ * 0, or -1 with e filled (nf_fail). */
 #pragma once
 #include "core/layer.h"
 

@@ -2,8 +2,8 @@
  * kernel side of an entry: which flag of struct nf_effects says a fault has it, what the fault's
  * filters do with matched packets for it (redirect them through an ifb link carrying the fault's
  * netem qdisc, or drop them with gact), and how its parameters become netem's. The JSON side (its
- * member of the spec, validation, rendering) is core/effects_json.c, indexed by the same enum. The
- * planner, the capability check and the applier ask these tables; none of them names an effect.
+ * member of the spec, validation, rendering) is core/effects_json.c, indexed by the same enum.
+ * The planner, the capability check and the applier ask these tables; none names an effect.
  *
  * Adding an effect: a value in enum nf_effect, its fields in struct nf_effects (netem/spec.h), an
  * entry here and one in core/effects_json.c, a property in api/openapi.yaml, and a case in
