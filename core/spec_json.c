@@ -7,110 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/effects_json.h"
+#include "core/spec_fields.h"
 #include "netem/encode.h"
-
-/* Bounds, in API units. */
-#define MAX_DELAY_MS 60000.0  /* a minute; longer is an outage, use blackhole */
-#define MAX_JITTER_MS 2147.0  /* the kernel clamps jitter to INT_MAX ns */
-#define MAX_RATE_KBIT 100000000ull /* 100 Gbit/s */
-#define MAX_LIMIT 1000000
-#define MAX_GAP 1000000
-
-static const char *type_name(const cJSON *v) {
-        if (cJSON_IsNumber(v))
-                return "a number";
-        if (cJSON_IsString(v))
-                return "a string";
-        if (cJSON_IsBool(v))
-                return "a boolean";
-        if (cJSON_IsArray(v))
-                return "an array";
-        if (cJSON_IsObject(v))
-                return "an object";
-        return "null";
-}
-
-/* A short rendering of a bad value for messages. */
-static void show(const cJSON *v, char *buf, size_t len) {
-        if (cJSON_IsString(v)) {
-                snprintf(buf, len, "'%.60s%s'", v->valuestring, strlen(v->valuestring) > 60 ? "..." : "");
-        } else if (cJSON_IsNumber(v)) {
-                snprintf(buf, len, "%.10g", v->valuedouble);
-        } else {
-                snprintf(buf, len, "%s", type_name(v));
-        }
-}
-
-static int check_keys(const cJSON *obj, const char *prefix, const char *const *allowed, struct nf_err *e) {
-        const cJSON *it;
-        cJSON_ArrayForEach(it, obj) {
-                bool ok = false;
-                for (const char *const *a = allowed; *a; a++)
-                        if (strcmp(it->string, *a) == 0)
-                                ok = true;
-                if (!ok) {
-                        char field[96];
-                        snprintf(field, sizeof(field), "%s%s", prefix, it->string);
-                        return nf_fail(e, NF_ERR_INVALID, "unknown_field", field, "%s: unknown field", field);
-                }
-        }
-        return 0;
-}
-
-static int get_number(const cJSON *obj, const char *prefix, const char *key, bool required, double lo, double hi,
-                      double *out, bool *present, struct nf_err *e) {
-        char field[96], shown[96];
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-        snprintf(field, sizeof(field), "%s%s", prefix, key);
-        if (present)
-                *present = v != NULL;
-        if (!v) {
-                if (required)
-                        return nf_fail(e, NF_ERR_INVALID, "missing_field", field, "%s is required", field);
-                return 0;
-        }
-        if (!cJSON_IsNumber(v)) {
-                show(v, shown, sizeof(shown));
-                return nf_fail(e, NF_ERR_INVALID, "invalid_type", field, "%s: expected a number, got %s", field, shown);
-        }
-        if (!isfinite(v->valuedouble) || v->valuedouble < lo || v->valuedouble > hi)
-                return nf_fail(e, NF_ERR_INVALID, "out_of_range", field, "%s: %.10g is out of range %g..%g", field, v->valuedouble, lo,
-                               hi);
-        /* -0 is 0: echoing "-0" back would only puzzle whoever reads the fault. */
-        *out = v->valuedouble == 0 ? 0 : v->valuedouble;
-        return 0;
-}
-
-static int get_integer(const cJSON *obj, const char *prefix, const char *key, bool required, double lo, double hi,
-                       uint64_t *out, bool *present, struct nf_err *e) {
-        double d = 0;
-        bool p = false;
-        if (get_number(obj, prefix, key, required, lo, hi, &d, &p, e) < 0)
-                return -1;
-        if (present)
-                *present = p;
-        if (!p)
-                return 0;
-        if (d != floor(d)) {
-                char field[96];
-                snprintf(field, sizeof(field), "%s%s", prefix, key);
-                return nf_fail(e, NF_ERR_INVALID, "invalid_type", field, "%s: expected a whole number, got %.10g", field, d);
-        }
-        *out = (uint64_t)d;
-        return 0;
-}
-
-static const cJSON *get_object(const cJSON *root, const char *key, struct nf_err *e, int *bad) {
-        char shown[96];
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
-        *bad = 0;
-        if (v && !cJSON_IsObject(v)) {
-                show(v, shown, sizeof(shown));
-                *bad = nf_fail(e, NF_ERR_INVALID, "invalid_type", key, "%s: expected an object, got %s", key, shown);
-                return NULL;
-        }
-        return v;
-}
 
 /* The list at key: 1 with *arr set, 0 when it is absent, -1 (e filled) when it is not a list. */
 static int get_array(const cJSON *root, const char *key, const cJSON **arr, struct nf_err *e) {
@@ -119,7 +18,7 @@ static int get_array(const cJSON *root, const char *key, const cJSON **arr, stru
         if (!*arr)
                 return 0;
         if (!cJSON_IsArray(*arr)) {
-                show(*arr, shown, sizeof(shown));
+                nf_json_show(*arr, shown, sizeof(shown));
                 return nf_fail(e, NF_ERR_INVALID, "invalid_type", key, "%s: expected an array, got %s", key, shown);
         }
         return 1;
@@ -172,7 +71,7 @@ static int parse_prefix_list(const cJSON *root, const char *key, bool required, 
                         }
                         snprintf((*names)[(*n_names)++], NF_TARGET_NAME_LEN, "%s", it->valuestring);
                 } else {
-                        show(it, shown, sizeof(shown));
+                        nf_json_show(it, shown, sizeof(shown));
                         free(*out);
                         *out = NULL;
                         return nf_fail(e, NF_ERR_INVALID, "invalid_address", field, "%s: %s is not an IPv4/IPv6 address or CIDR%s",
@@ -223,7 +122,7 @@ static int parse_ports(const cJSON *root, const char *key, struct nf_port_range 
                     it->valuedouble <= 65535) {
                         r.lo = r.hi = (uint16_t)it->valuedouble;
                 } else if (!cJSON_IsString(it) || parse_port_string(it->valuestring, &r) < 0) {
-                        show(it, shown, sizeof(shown));
+                        nf_json_show(it, shown, sizeof(shown));
                         return nf_fail(e, NF_ERR_INVALID, "invalid_port", field,
                                        "%s: %s is not a port (1-65535) or a range \"lo-hi\" with lo <= hi", field, shown);
                 }
@@ -257,7 +156,7 @@ static int parse_interfaces(const cJSON *root, struct nf_spec *s, struct nf_err 
         cJSON_ArrayForEach(it, arr) {
                 snprintf(field, sizeof(field), "interfaces[%zu]", i);
                 if (!cJSON_IsString(it) || !valid_ifname(it->valuestring)) {
-                        show(it, shown, sizeof(shown));
+                        nf_json_show(it, shown, sizeof(shown));
                         return nf_fail(e, NF_ERR_INVALID, "invalid_interface", field, "%s: %s is not an interface name", field, shown);
                 }
                 for (size_t j = 0; j < i; j++)
@@ -270,126 +169,10 @@ static int parse_interfaces(const cJSON *root, struct nf_spec *s, struct nf_err 
         return 0;
 }
 
-static int parse_enum(const cJSON *root, const char *key, const char *const *names, int n, int *out, struct nf_err *e) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
-        char shown[96], list[128] = "";
-        if (!v)
-                return 0;
-        for (int i = 0; i < n; i++) {
-                /* An empty name holds a place in the enum (direction 0) and is never a choice. */
-                if (!names[i][0])
-                        continue;
-                if (cJSON_IsString(v) && strcmp(v->valuestring, names[i]) == 0) {
-                        *out = i;
-                        return 0;
-                }
-                snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", list[0] ? ", " : "", names[i]);
-        }
-        show(v, shown, sizeof(shown));
-        return nf_fail(e, NF_ERR_INVALID, "invalid_value", key, "%s: %s is not one of %s", key, shown, list);
-}
-
-/* {percent, correlation} effects: loss, duplicate, corrupt, and reorder (+gap). */
-static int parse_pct_effect(const cJSON *root, const char *key, bool *has, double *pct, double *corr, struct nf_err *e) {
-        static const char *const keys[] = {"percent", "correlation", NULL};
-        static const char *const keys_reorder[] = {"percent", "correlation", "gap", NULL};
-        char prefix[32];
-        int bad;
-        const cJSON *o = get_object(root, key, e, &bad);
-        if (bad)
-                return -1;
-        if (!o)
-                return 0;
-        snprintf(prefix, sizeof(prefix), "%s.", key);
-        if (check_keys(o, prefix, strcmp(key, "reorder") == 0 ? keys_reorder : keys, e) < 0 ||
-            get_number(o, prefix, "percent", true, 0, 100, pct, NULL, e) < 0 ||
-            get_number(o, prefix, "correlation", false, 0, 100, corr, NULL, e) < 0)
-                return -1;
-        *has = true;
-        return 0;
-}
-
-static int parse_effects(const cJSON *root, struct nf_effects *fx, struct nf_err *e) {
-        static const char *const delay_keys[] = {"ms", "jitter_ms", "correlation", "distribution", NULL};
-        static const char *const dist_names[] = {"uniform", "normal", "pareto", "paretonormal"};
-        static const char *const rate_keys[] = {"kbit", NULL};
-        const cJSON *o, *v;
-        int bad;
-        uint64_t u = 0;
-
-        if ((o = get_object(root, "delay", e, &bad))) {
-                if (check_keys(o, "delay.", delay_keys, e) < 0 ||
-                    get_number(o, "delay.", "ms", true, 0, MAX_DELAY_MS, &fx->delay_ms, NULL, e) < 0 ||
-                    get_number(o, "delay.", "jitter_ms", false, 0, MAX_JITTER_MS, &fx->jitter_ms, NULL, e) < 0 ||
-                    get_number(o, "delay.", "correlation", false, 0, 100, &fx->delay_corr, NULL, e) < 0)
-                        return -1;
-                if (cJSON_GetObjectItemCaseSensitive(o, "distribution")) {
-                        int d = 0;
-                        struct nf_err sub;
-                        if (parse_enum(o, "distribution", dist_names, NF_DIST_COUNT, &d, &sub) < 0) {
-                                return nf_fail(e, NF_ERR_INVALID, sub.code, "delay.distribution", "delay.%s", sub.message);
-                        }
-                        fx->dist = (enum nf_dist)d;
-                        fx->has_dist = true;
-                }
-                fx->has_delay = true;
-        } else if (bad) {
-                return -1;
-        }
-        if (parse_pct_effect(root, "loss", &fx->has_loss, &fx->loss_pct, &fx->loss_corr, e) < 0 ||
-            parse_pct_effect(root, "duplicate", &fx->has_duplicate, &fx->dup_pct, &fx->dup_corr, e) < 0 ||
-            parse_pct_effect(root, "corrupt", &fx->has_corrupt, &fx->corrupt_pct, &fx->corrupt_corr, e) < 0 ||
-            parse_pct_effect(root, "reorder", &fx->has_reorder, &fx->reorder_pct, &fx->reorder_corr, e) < 0)
-                return -1;
-        if (fx->has_reorder) {
-                const cJSON *ro = cJSON_GetObjectItemCaseSensitive(root, "reorder");
-                if (get_integer(ro, "reorder.", "gap", false, 0, MAX_GAP, &u, NULL, e) < 0)
-                        return -1;
-                fx->reorder_gap = (uint32_t)u;
-        }
-        if ((o = get_object(root, "rate", e, &bad))) {
-                if (check_keys(o, "rate.", rate_keys, e) < 0 ||
-                    get_integer(o, "rate.", "kbit", true, 1, (double)MAX_RATE_KBIT, &fx->rate_kbit, NULL, e) < 0)
-                        return -1;
-                fx->has_rate = true;
-        } else if (bad) {
-                return -1;
-        }
-        if (get_integer(root, "", "limit", false, 1, MAX_LIMIT, &u, &fx->has_limit, e) < 0)
-                return -1;
-        fx->limit = (uint32_t)u;
-        if ((v = cJSON_GetObjectItemCaseSensitive(root, "blackhole"))) {
-                char shown[96];
-                if (!cJSON_IsBool(v)) {
-                        show(v, shown, sizeof(shown));
-                        return nf_fail(e, NF_ERR_INVALID, "invalid_type", "blackhole", "blackhole: expected true or false, got %s",
-                                       shown);
-                }
-                fx->blackhole = cJSON_IsTrue(v);
-        }
-        return 0;
-}
-
 /* Rules that span fields. */
 static int cross_check(const struct nf_spec *s, struct nf_err *e) {
-        const struct nf_effects *fx = &s->fx;
-        bool shaped = fx->has_delay || fx->has_loss || fx->has_duplicate || fx->has_corrupt || fx->has_reorder ||
-                      fx->has_rate || fx->has_limit;
-        if (fx->blackhole && shaped)
-                return nf_fail(e, NF_ERR_INVALID, "conflict", "blackhole",
-                               "blackhole: true drops everything matched and cannot be combined with delay, loss, "
-                               "duplicate, corrupt, reorder, rate or limit");
-        if (!fx->blackhole && !shaped)
-                return nf_fail(e, NF_ERR_INVALID, "missing_field", "delay",
-                               "no effect given: add delay, loss, duplicate, corrupt, reorder, rate, limit or "
-                               "\"blackhole\": true");
-        if (fx->has_reorder && !(fx->has_delay && fx->delay_ms > 0))
-                return nf_fail(e, NF_ERR_INVALID, "conflict", "reorder",
-                               "reorder needs a delay above 0 ms: reordered packets are the ones sent without it");
-        if (fx->has_dist && fx->dist != NF_DIST_UNIFORM && fx->jitter_ms <= 0)
-                return nf_fail(e, NF_ERR_INVALID, "conflict", "delay.distribution",
-                               "delay.distribution: '%s' shapes the jitter, so delay.jitter_ms must be above 0",
-                               nf_dist_name(fx->dist));
+        if (nf_effects_check(&s->fx, e) < 0)
+                return -1;
         if ((s->n_ports || s->n_local_ports) && s->proto != NF_PROTO_TCP && s->proto != NF_PROTO_UDP) {
                 const char *f = s->n_ports ? "ports" : "local_ports";
                 return nf_fail(e, NF_ERR_INVALID, "conflict", f, "%s: need \"protocol\": \"tcp\" or \"udp\" (protocol is '%s')", f,
@@ -461,11 +244,10 @@ static int check_duplicates(const cJSON *item, const char *path, struct nf_err *
         return 0;
 }
 
+const char *const nf_spec_members[] = {"targets",   "exclude", "protocol",   "ports",   "local_ports",         "interfaces",
+                                       "direction", "name",    "duration_s", "lease_s", "allow_control_plane", NULL};
+
 int nf_validate_fault(const cJSON *root, const struct nf_validate_limits *lim, struct nf_spec *s, struct nf_err *e) {
-        static const char *const keys[] = {"targets", "exclude", "protocol", "ports",   "interfaces", "direction",
-                                           "delay",   "loss",    "duplicate", "corrupt", "reorder",   "rate",
-                                           "limit",   "blackhole", "name",    "duration_s", "local_ports", "lease_s",
-                                           "allow_control_plane", NULL};
         static const char *const proto_names[] = {"all", "tcp", "udp", "icmp"};
         static const char *const dir_names[] = {"", "egress", "ingress", "both"};
         const cJSON *v;
@@ -478,12 +260,12 @@ int nf_validate_fault(const cJSON *root, const struct nf_validate_limits *lim, s
                 return nf_fail(e, NF_ERR_INVALID, "invalid_body", NULL, "the body must be a JSON object");
         if (nf_json_depth(root) > NF_MAX_JSON_DEPTH)
                 return nf_fail(e, NF_ERR_INVALID, "invalid_body", NULL, "the body nests deeper than %d levels", NF_MAX_JSON_DEPTH);
-        if (check_duplicates(root, "", e) < 0 || check_keys(root, "", keys, e) < 0)
+        if (check_duplicates(root, "", e) < 0 || nf_json_check_keys(root, NULL, nf_spec_members, nf_effect_key, e) < 0)
                 return -1;
-        if (parse_enum(root, "protocol", proto_names, 4, &p, e) < 0)
+        if (nf_json_get_enum(root, NULL, "protocol", proto_names, 4, &p, e) < 0)
                 return -1;
         s->proto = (enum nf_proto)p;
-        if (parse_enum(root, "direction", dir_names, 4, &d, e) < 0)
+        if (nf_json_get_enum(root, NULL, "direction", dir_names, 4, &d, e) < 0)
                 return -1;
         s->direction = (enum nf_direction)d;
         if ((v = cJSON_GetObjectItemCaseSensitive(root, "name"))) {
@@ -492,30 +274,24 @@ int nf_validate_fault(const cJSON *root, const struct nf_validate_limits *lim, s
                 for (const char *c = ok ? v->valuestring : ""; *c && ok; c++)
                         ok = isprint((unsigned char)*c) || (unsigned char)*c >= 0x80;
                 if (!ok) {
-                        show(v, shown, sizeof(shown));
+                        nf_json_show(v, shown, sizeof(shown));
                         return nf_fail(e, NF_ERR_INVALID, "invalid_value", "name", "name: %s is not a printable string of at most %d bytes",
                                        shown, NF_MAX_NAME);
                 }
                 snprintf(s->name, sizeof(s->name), "%s", v->valuestring);
         }
-        if (get_integer(root, "", "duration_s", false, 1, lim->max_duration_s, &dur, &has_dur, e) < 0)
+        if (nf_json_get_integer(root, NULL, "duration_s", false, 1, lim->max_duration_s, &dur, &has_dur, e) < 0)
                 return -1;
         s->duration_s = has_dur ? (uint32_t)dur : lim->default_duration_s;
-        if (get_integer(root, "", "lease_s", false, 1, lim->max_duration_s, &dur, &has_dur, e) < 0)
+        if (nf_json_get_integer(root, NULL, "lease_s", false, 1, lim->max_duration_s, &dur, &has_dur, e) < 0)
                 return -1;
         s->lease_s = has_dur ? (uint32_t)dur : 0;
-        if ((v = cJSON_GetObjectItemCaseSensitive(root, "allow_control_plane"))) {
-                char shown[96];
-                if (!cJSON_IsBool(v)) {
-                        show(v, shown, sizeof(shown));
-                        return nf_fail(e, NF_ERR_INVALID, "invalid_type", "allow_control_plane",
-                                       "allow_control_plane: expected true or false, got %s", shown);
-                }
-                s->allow_control_plane = cJSON_IsTrue(v);
-        }
+        if ((v = cJSON_GetObjectItemCaseSensitive(root, "allow_control_plane")) &&
+            nf_json_bool(v, "allow_control_plane", &s->allow_control_plane, e) < 0)
+                return -1;
         if (parse_ports(root, "ports", s->ports, &s->n_ports, e) < 0 ||
-            parse_ports(root, "local_ports", s->local_ports, &s->n_local_ports, e) < 0 || parse_interfaces(root, s, e) < 0 || parse_effects(root, &s->fx, e) < 0 ||
-            cross_check(s, e) < 0)
+            parse_ports(root, "local_ports", s->local_ports, &s->n_local_ports, e) < 0 || parse_interfaces(root, s, e) < 0 ||
+            nf_effects_parse(root, &s->fx, e) < 0 || cross_check(s, e) < 0)
                 return -1;
         /* Addresses last: they allocate. */
         if (parse_prefix_list(root, "targets", true, NF_MAX_TARGETS, &s->targets, &s->n_targets, &s->target_names,
@@ -540,14 +316,6 @@ cJSON *nf_prefixes_to_json(const struct nf_prefix *p, size_t n) {
         return a;
 }
 
-static void pct_effect(cJSON *o, const char *key, bool has, double pct, double corr) {
-        if (!has)
-                return;
-        cJSON *e = cJSON_AddObjectToObject(o, key);
-        cJSON_AddNumberToObject(e, "percent", pct);
-        cJSON_AddNumberToObject(e, "correlation", corr);
-}
-
 static void port_list(cJSON *o, const char *key, const struct nf_port_range *v, size_t n, bool compact) {
         if (compact && n == 0)
                 return;
@@ -565,7 +333,6 @@ static void port_list(cJSON *o, const char *key, const struct nf_port_range *v, 
 
 cJSON *nf_spec_to_json(const struct nf_spec *s, bool compact) {
         static const char *const dirs[] = {"", "egress", "ingress", "both"};
-        const struct nf_effects *fx = &s->fx;
         cJSON *o = cJSON_CreateObject();
         cJSON *t = nf_prefixes_to_json(s->targets, s->n_targets);
         for (size_t i = 0; i < s->n_target_names; i++)
@@ -582,25 +349,7 @@ cJSON *nf_spec_to_json(const struct nf_spec *s, bool compact) {
                         cJSON_AddItemToArray(ifs, cJSON_CreateString(s->ifnames[i]));
         }
         cJSON_AddStringToObject(o, "direction", dirs[s->direction & 3]);
-        if (fx->has_delay) {
-                cJSON *d = cJSON_AddObjectToObject(o, "delay");
-                cJSON_AddNumberToObject(d, "ms", fx->delay_ms);
-                cJSON_AddNumberToObject(d, "jitter_ms", fx->jitter_ms);
-                cJSON_AddNumberToObject(d, "correlation", fx->delay_corr);
-                cJSON_AddStringToObject(d, "distribution", nf_dist_name(fx->has_dist ? fx->dist : NF_DIST_UNIFORM));
-        }
-        pct_effect(o, "loss", fx->has_loss, fx->loss_pct, fx->loss_corr);
-        pct_effect(o, "duplicate", fx->has_duplicate, fx->dup_pct, fx->dup_corr);
-        pct_effect(o, "corrupt", fx->has_corrupt, fx->corrupt_pct, fx->corrupt_corr);
-        if (fx->has_reorder) {
-                pct_effect(o, "reorder", true, fx->reorder_pct, fx->reorder_corr);
-                cJSON_AddNumberToObject(cJSON_GetObjectItem(o, "reorder"), "gap", fx->reorder_gap);
-        }
-        if (fx->has_rate)
-                cJSON_AddNumberToObject(cJSON_AddObjectToObject(o, "rate"), "kbit", (double)fx->rate_kbit);
-        if (fx->has_limit)
-                cJSON_AddNumberToObject(o, "limit", fx->limit);
-        cJSON_AddBoolToObject(o, "blackhole", fx->blackhole);
+        nf_effects_render(&s->fx, o);
         if (s->name[0])
                 cJSON_AddStringToObject(o, "name", s->name);
         cJSON_AddNumberToObject(o, "duration_s", s->duration_s);

@@ -2,6 +2,7 @@
  * of a journal record are the same document, so one validator and one renderer serve both (the
  * journal is re-validated on --on-start=resume). The validation ladder: shape, known fields,
  * types, ranges, then the rules that span fields; every refusal names the field and the value.
+ * The effects' members are read, checked and rendered by their entries (core/effects_json.c).
  * Nothing here touches the kernel. Also the JSON form of a plan (journal and dry runs). */
 #pragma once
 #include "core/layer.h"
@@ -22,6 +23,9 @@ struct nf_validate_limits {
         uint32_t max_duration_s;
         uint32_t default_duration_s;
 };
+
+/* The spec's members other than the effects (those are core/effects_json.h's), NULL-terminated. */
+extern const char *const nf_spec_members[];
 
 /* 0 and a filled spec (free with nf_spec_free), or -1 with e filled (and nothing to free). */
 int nf_validate_fault(const struct cJSON *root, const struct nf_validate_limits *lim, struct nf_spec *out,

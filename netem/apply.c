@@ -264,7 +264,7 @@ int nf_apply(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_erro
         }
         for (size_t i = 0; i < p->n_links; i++) {
                 const struct nf_plan_link *l = &p->links[i];
-                if (l->action != NF_ACTION_REDIRECT)
+                if (!nf_action_info(l->action)->ifb)
                         continue;
                 m = room_of(a);
                 if ((r = queue(a, nf_enc_ifb_add(m.buf, m.len, l->ifb_name, l->ifb_ifindex), 0)) < 0)
@@ -358,7 +358,7 @@ int nf_revert(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_err
         }
         for (size_t i = 0; i < p->n_links; i++) {
                 const struct nf_plan_link *l = &p->links[i];
-                if (l->action != NF_ACTION_REDIRECT)
+                if (!nf_action_info(l->action)->ifb)
                         continue;
                 m = room_of(a);
                 if ((r = queue(a, nf_enc_link_del(m.buf, m.len, l->ifb_ifindex), ENODEV)) < 0)
@@ -465,17 +465,17 @@ int nf_fault_counters(struct nf_applier *a, const struct nf_plan *p, struct nf_c
         *out = (struct nf_counters){0};
         for (size_t i = 0; i < p->n_links; i++) {
                 const struct nf_plan_link *l = &p->links[i];
+                const struct nf_action_info *act = nf_action_info(l->action);
                 char buf[256];
                 struct action_stats st = {0};
-                struct nlmsghdr *nlh =
-                        nf_enc_action_get(buf, sizeof(buf), l->action == NF_ACTION_DROP ? "gact" : "mirred", l->act_index);
+                struct nlmsghdr *nlh = nf_enc_action_get(buf, sizeof(buf), act->tc_kind, l->act_index);
                 if (nlh && nf_nl_request(&a->nl, nlh, action_cb, &st, NULL) == 0) {
                         out->packets += st.packets;
                         out->bytes += st.bytes;
-                        if (l->action == NF_ACTION_DROP)
+                        if (act->drops)
                                 out->drops += st.packets;
                 }
-                if (l->action == NF_ACTION_REDIRECT) {
+                if (act->ifb) {
                         struct nf_qdisc_stats qs;
                         if (nf_world_qdisc_stats(&a->world, l->ifb_ifindex, TC_H_MAKE(NF_QDISC_MAJOR << 16, 0), &qs) == 0) {
                                 out->drops += qs.drops;

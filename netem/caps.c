@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include "netem/effects.h"
 #include "netem/encode.h"
 #include "netem/plan.h"
 
@@ -102,18 +103,8 @@ int nf_caps_probe(struct nf_nl *nl, struct nf_caps *c) {
         return 0;
 }
 
-static const enum nf_cap need_blackhole[] = {NF_CAP_QDISC_CLSACT, NF_CAP_CLS_FLOWER, NF_CAP_ACT_GACT};
-static const enum nf_cap need_shaped[] = {NF_CAP_QDISC_NETEM, NF_CAP_LINK_IFB, NF_CAP_QDISC_CLSACT, NF_CAP_CLS_FLOWER,
-                                          NF_CAP_ACT_MIRRED};
-
 bool nf_caps_needed(const struct nf_spec *s, enum nf_cap cap) {
-        const enum nf_cap *need = s->fx.blackhole ? need_blackhole : need_shaped;
-        size_t n = s->fx.blackhole ? sizeof(need_blackhole) / sizeof(*need_blackhole)
-                                   : sizeof(need_shaped) / sizeof(*need_shaped);
-        for (size_t i = 0; i < n; i++)
-                if (need[i] == cap)
-                        return true;
-        return false;
+        return nf_action_info(nf_effects_action(&s->fx))->caps & NF_CAP_BIT(cap);
 }
 
 int nf_caps_missing(const struct nf_caps *c, const struct nf_spec *s) {

@@ -9,6 +9,7 @@
 enum nf_cap { NF_CAP_LINK_IFB, NF_CAP_QDISC_CLSACT, NF_CAP_QDISC_NETEM, NF_CAP_CLS_FLOWER, NF_CAP_ACT_MIRRED,
               NF_CAP_ACT_GACT, NF_CAP_COUNT };
 enum nf_cap_state { NF_CAP_UNKNOWN, NF_CAP_YES, NF_CAP_NO };
+#define NF_CAP_BIT(c) (1u << (c))
 
 struct nf_caps {
         enum nf_cap_state state[NF_CAP_COUNT];
@@ -24,4 +25,5 @@ const char *nf_cap_module(enum nf_cap c); /* "sch_netem" */
 int nf_caps_probe(struct nf_nl *nl, struct nf_caps *c);
 /* The first capability the fault needs that this kernel lacks, or -1. */
 int nf_caps_missing(const struct nf_caps *c, const struct nf_spec *s);
+/* What a fault needs follows from what its filters do with matched packets (netem/effects.h). */
 bool nf_caps_needed(const struct nf_spec *s, enum nf_cap cap);

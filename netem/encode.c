@@ -141,22 +141,20 @@ struct nlmsghdr *nf_enc_netem(void *buf, size_t buflen, int ifindex, uint32_t ha
 
 static bool put_action(struct nlmsghdr *nlh, size_t buflen, const struct nf_action_ref *a) {
         struct nlattr *acts, *act, *opts;
-        if (!(acts = nest_start(nlh, buflen, TCA_FLOWER_ACT)) || !(act = nest_start(nlh, buflen, 1)))
+        if (!(acts = nest_start(nlh, buflen, TCA_FLOWER_ACT)) || !(act = nest_start(nlh, buflen, 1)) ||
+            !mnl_attr_put_strz_check(nlh, buflen, TCA_ACT_KIND, nf_action_info(a->kind)->tc_kind) ||
+            !(opts = mnl_attr_nest_start_check(nlh, buflen, TCA_ACT_OPTIONS)))
                 return false;
         if (a->kind == NF_ACTION_DROP) {
                 struct tc_gact g = {.index = a->index, .action = TC_ACT_SHOT};
-                if (!mnl_attr_put_strz_check(nlh, buflen, TCA_ACT_KIND, "gact") ||
-                    !(opts = mnl_attr_nest_start_check(nlh, buflen, TCA_ACT_OPTIONS)) ||
-                    !mnl_attr_put_check(nlh, buflen, TCA_GACT_PARMS, sizeof(g), &g))
+                if (!mnl_attr_put_check(nlh, buflen, TCA_GACT_PARMS, sizeof(g), &g))
                         return false;
         } else {
                 struct tc_mirred m = {.index = a->index,
                                       .action = TC_ACT_STOLEN,
                                       .eaction = TCA_EGRESS_REDIR,
                                       .ifindex = (uint32_t)a->redirect_ifindex};
-                if (!mnl_attr_put_strz_check(nlh, buflen, TCA_ACT_KIND, "mirred") ||
-                    !(opts = mnl_attr_nest_start_check(nlh, buflen, TCA_ACT_OPTIONS)) ||
-                    !mnl_attr_put_check(nlh, buflen, TCA_MIRRED_PARMS, sizeof(m), &m))
+                if (!mnl_attr_put_check(nlh, buflen, TCA_MIRRED_PARMS, sizeof(m), &m))
                         return false;
         }
         mnl_attr_nest_end(nlh, opts);

@@ -89,8 +89,8 @@ int nf_plan_build(const struct nf_spec *s, const char *fault_id, const struct nf
                         l->prio_v6 = nf_slot_prio(slot, AF_INET6);
                         l->act_index = NF_ACT_INDEX_BASE + 4 * slot + (dir == NF_DIR_INGRESS ? 1 : 0) +
                                        (uint32_t)(i * 4 * NF_MAX_SLOTS);
-                        l->action = s->fx.blackhole ? NF_ACTION_DROP : NF_ACTION_REDIRECT;
-                        if (l->action == NF_ACTION_REDIRECT) {
+                        l->action = nf_effects_action(&s->fx);
+                        if (nf_action_info(l->action)->ifb) {
                                 l->ifb_ifindex = NF_IFB_INDEX_BASE + (int)(64 * slot + out->n_links - 1);
                                 snprintf(l->ifb_name, sizeof(l->ifb_name), NF_IFB_PREFIX "%c%u.%d",
                                          dir == NF_DIR_INGRESS ? 'i' : 'e', slot, ifaces[i].ifindex);

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "netem/cidr.h"
+#include "netem/effects.h"
 #include "netem/netns.h"
 #include "netem/spec.h"
 #include "netem/units.h"
@@ -43,15 +44,13 @@ struct nf_filter_key {
         struct nf_port_range local_port;  /* 0-0: any; source on egress, destination on ingress */
 };
 
-enum nf_action_kind { NF_ACTION_REDIRECT, NF_ACTION_DROP };
-
 struct nf_plan_link {
         struct nf_iface iface;
         enum nf_direction dir; /* NF_DIR_EGRESS or NF_DIR_INGRESS, never both */
         uint16_t prio_v4, prio_v6;
         uint32_t act_index;
         enum nf_action_kind action;
-        char ifb_name[IF_NAMESIZE]; /* for NF_ACTION_REDIRECT */
+        char ifb_name[IF_NAMESIZE]; /* when the action has an ifb (nf_action_info) */
         int ifb_ifindex;
         char ifb_alias[64];
 };

@@ -1,5 +1,5 @@
 /* A fault as the user asked for it, validated and normalised, in API units (ms, percent, kbit).
- * Conversion to kernel units happens once, in units.c. */
+ * Conversion to kernel units happens once, in units.c and the effects' entries (effects.c). */
 #pragma once
 #include <net/if.h>
 #include <stdbool.h>
@@ -27,6 +27,8 @@ struct nf_port_range {
         uint16_t lo, hi;
 };
 
+/* The fields of every effect; each effect's entries in netem/effects.c and core/effects_json.c
+ * say which flag marks it present and how its fields are read, written and sent. */
 struct nf_effects {
         bool has_delay, has_loss, has_duplicate, has_corrupt, has_reorder, has_rate, has_limit;
         bool blackhole;

@@ -1,5 +1,6 @@
 /* The one boundary where API units (ms, percent, kbit) become kernel units (ns, fractions of
- * UINT32_MAX, bytes per second). Nothing else converts units. */
+ * UINT32_MAX, bytes per second): these conversions, which each effect's entry in effects.c applies
+ * to its own fields. Nothing else converts units. */
 #pragma once
 #include <stdint.h>
 
@@ -26,4 +27,3 @@ uint32_t nf_percent_to_u32(double pct);
 int64_t nf_ms_to_ns(double ms);
 /* psched ticks as the 32-bit tc_netem_qopt fields want them (64 ns each), saturated. */
 uint32_t nf_ns_to_ticks(int64_t ns);
-void nf_effects_to_netem(const struct nf_effects *fx, struct nf_netem_params *out);
