@@ -71,7 +71,7 @@ static int count_cb(const struct nlmsghdr *nlh, void *data) {
 static int filters_at(struct nf_applier *a, int ifindex, uint32_t parent, uint32_t info, size_t *n) {
         char buf[256];
         *n = 0;
-        struct nlmsghdr *nlh = nf_enc_filter_dump(buf, sizeof(buf), ifindex, parent, info);
+        struct nlmsghdr *nlh = nf_enc_filter_dump(NF_MSGBUF(buf), ifindex, parent, info);
         int r = nf_nl_request(&a->nl, nlh, count_cb, n, NULL);
         /* No clsact yet means no filters. */
         return r == -EINVAL || r == -ENOENT ? 0 : r;
@@ -150,21 +150,25 @@ static int preflight(struct nf_applier *a, const struct nf_plan *p, enum nf_hook
         return 0;
 }
 
-/* The free room of the transaction, where the next request is built. */
-struct room {
-        void *buf;
-        size_t len;
-};
-
-static struct room room_of(struct nf_applier *a) {
-        struct room m;
-        m.buf = nf_nl_room(&a->nl, &m.len);
-        return m;
+/* Each request is built straight into the transaction's free room and queued there; a failure
+ * to queue ends the transaction, which nf_nl_end() reports (nl.h), so the steps below are not
+ * checked one by one. */
+static struct nf_msgbuf room(struct nf_applier *a) {
+        return nf_nl_room(&a->nl);
 }
 
-/* Queues a request built in room_of(); an encoder's NULL (it did not fit) is -EMSGSIZE. */
-static int queue(struct nf_applier *a, struct nlmsghdr *nlh, int tolerate) {
-        return nlh ? nf_nl_queue(&a->nl, nlh, tolerate) : -EMSGSIZE;
+static void queue(struct nf_applier *a, struct nlmsghdr *nlh, int tolerate) {
+        nf_nl_queue(&a->nl, nlh, tolerate);
+}
+
+static const char *request_name(uint16_t type);
+
+/* What nf_nl_end() said about a transaction, in err. */
+static void transaction_err(struct nf_apply_error *err, int r, const struct nf_nl_error *nlerr) {
+        if (nlerr->unsent)
+                set_err(err, r, NULL, "sending netlink requests failed");
+        else
+                set_err(err, r, nlerr->extack, "the kernel refused %s", request_name(nlerr->msg_type));
 }
 
 static const char *request_name(uint16_t type) {
@@ -188,30 +192,23 @@ static const char *request_name(uint16_t type) {
 
 /* Queues the flower filters of keys[first..n_keys) on every link of the plan; the handle of
  * key k is k + 1 in its priority, on every link. */
-static int queue_filters(struct nf_applier *a, const struct nf_plan *p, size_t first) {
-        struct room m;
-        int r;
+static void queue_filters(struct nf_applier *a, const struct nf_plan *p, size_t first) {
         for (size_t i = 0; i < p->n_links; i++) {
                 const struct nf_plan_link *l = &p->links[i];
                 struct nf_action_ref act = {.kind = l->action, .index = l->act_index, .redirect_ifindex = l->ifb_ifindex};
                 for (size_t k = first; k < p->n_keys; k++) {
                         const struct nf_filter_key *key = &p->keys[k];
                         uint16_t prio = key->remote.family == AF_INET6 ? l->prio_v6 : l->prio_v4;
-                        m = room_of(a);
-                        r = queue(a,
-                                  nf_enc_flower(m.buf, m.len, l->iface.ifindex, nf_hook_parent(l->dir), prio,
-                                                (uint32_t)k + 1, l->dir, key, &act),
-                                  0);
-                        if (r < 0)
-                                return r;
+                        queue(a,
+                              nf_enc_flower(room(a), l->iface.ifindex, nf_hook_parent(l->dir), prio, (uint32_t)k + 1,
+                                            l->dir, key, &act),
+                              0);
                 }
         }
-        return 0;
 }
 
 int nf_apply(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_error *err) {
         struct nf_nl_error nlerr = {0};
-        struct room m;
         enum nf_hook_qdisc *hooks;
         int r;
 
@@ -234,15 +231,17 @@ int nf_apply(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_erro
                 const struct nf_plan_link *l = &p->links[i];
                 struct nf_hook_use *u = use_find(a, l->iface.ifindex, true);
                 if (!u) {
-                        r = -ENOSPC;
-                        goto send_failed;
+                        free(hooks);
+                        nf_nl_end(&a->nl, NULL);
+                        set_err(err, -ENOSPC, NULL, "faults already use %d interfaces, the most one netfaultd tracks",
+                                NF_MAX_HOOK_IFACES);
+                        nf_revert(a, p, NULL);
+                        return -ENOSPC;
                 }
                 bool first = u->users++ == 0;
                 if (first && hooks[i] == NF_HOOK_NONE) {
                         u->created_clsact = true;
-                        m = room_of(a);
-                        if ((r = queue(a, nf_enc_clsact(m.buf, m.len, RTM_NEWQDISC, l->iface.ifindex), 0)) < 0)
-                                goto send_failed;
+                        queue(a, nf_enc_clsact(room(a), RTM_NEWQDISC, l->iface.ifindex), 0);
                 }
                 for (int d = NF_DIR_EGRESS; first && a->guard_port && d <= NF_DIR_INGRESS; d++) {
                         for (int v6 = 0; v6 < 2; v6++) {
@@ -252,47 +251,28 @@ int nf_apply(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_erro
                                 struct nf_filter_key g = {.remote.family = v6 ? AF_INET6 : AF_INET,
                                                           .ip_proto = IPPROTO_TCP,
                                                           .local_port = {a->guard_port, a->guard_port}};
-                                m = room_of(a);
-                                r = queue(a,
-                                          nf_enc_flower(m.buf, m.len, l->iface.ifindex, nf_hook_parent(d),
-                                                        nf_guard_prio(g.remote.family), 1, d, &g, NULL),
-                                          0);
-                                if (r < 0)
-                                        goto send_failed;
+                                queue(a,
+                                      nf_enc_flower(room(a), l->iface.ifindex, nf_hook_parent(d),
+                                                    nf_guard_prio(g.remote.family), 1, d, &g, NULL),
+                                      0);
                         }
                 }
         }
+        free(hooks);
         for (size_t i = 0; i < p->n_links; i++) {
                 const struct nf_plan_link *l = &p->links[i];
                 if (!nf_action_info(l->action)->ifb)
                         continue;
-                m = room_of(a);
-                if ((r = queue(a, nf_enc_ifb_add(m.buf, m.len, l->ifb_name, l->ifb_ifindex), 0)) < 0)
-                        goto send_failed;
-                m = room_of(a);
-                if ((r = queue(a, nf_enc_link_up_alias(m.buf, m.len, l->ifb_ifindex, l->ifb_alias), 0)) < 0)
-                        goto send_failed;
-                m = room_of(a);
-                r = queue(a, nf_enc_netem(m.buf, m.len, l->ifb_ifindex, TC_H_MAKE(NF_QDISC_MAJOR << 16, 0), TC_H_ROOT, &p->netem),
-                          0);
-                if (r < 0)
-                        goto send_failed;
+                queue(a, nf_enc_ifb_add(room(a), l->ifb_name, l->ifb_ifindex), 0);
+                queue(a, nf_enc_link_up_alias(room(a), l->ifb_ifindex, l->ifb_alias), 0);
+                queue(a, nf_enc_netem(room(a), l->ifb_ifindex, TC_H_MAKE(NF_QDISC_MAJOR << 16, 0), TC_H_ROOT, &p->netem),
+                      0);
         }
-        if ((r = queue_filters(a, p, 0)) < 0)
-                goto send_failed;
-        free(hooks);
-        hooks = NULL;
+        queue_filters(a, p, 0);
         r = nf_nl_end(&a->nl, &nlerr);
         if (r == 0)
                 return 0;
-        set_err(err, r, nlerr.extack, "the kernel refused %s", request_name(nlerr.msg_type));
-        goto rollback;
-
-send_failed:
-        free(hooks);
-        nf_nl_end(&a->nl, NULL);
-        set_err(err, r, NULL, "sending netlink requests failed");
-rollback:
+        transaction_err(err, r, &nlerr);
         nf_revert(a, p, NULL);
         return r;
 }
@@ -304,29 +284,21 @@ int nf_apply_extend(struct nf_applier *a, struct nf_plan *p, size_t first, struc
         if (err)
                 *err = (struct nf_apply_error){0};
         nf_nl_begin(&a->nl);
-        if ((r = queue_filters(a, p, first)) < 0)
-                goto send_failed;
+        queue_filters(a, p, first);
         r = nf_nl_end(&a->nl, &nlerr);
         if (r == 0)
                 return 0;
-        set_err(err, r, nlerr.extack, "the kernel refused %s", request_name(nlerr.msg_type));
-        goto undo;
-send_failed:
-        nf_nl_end(&a->nl, NULL);
-        set_err(err, r, NULL, "sending netlink requests failed");
-undo:
+        transaction_err(err, r, &nlerr);
         /* Take back exactly the filters this call added, by handle. */
         nf_nl_begin(&a->nl);
         for (size_t i = 0; i < p->n_links; i++) {
                 const struct nf_plan_link *l = &p->links[i];
                 for (size_t k = first; k < p->n_keys; k++) {
                         uint16_t prio = p->keys[k].remote.family == AF_INET6 ? l->prio_v6 : l->prio_v4;
-                        size_t room;
-                        void *buf = nf_nl_room(&a->nl, &room);
-                        struct nlmsghdr *nlh = nf_enc_filter_del_handle(buf, room, l->iface.ifindex, nf_hook_parent(l->dir),
-                                                                        prio, p->keys[k].remote.family, (uint32_t)k + 1);
-                        if (!nlh || nf_nl_queue(&a->nl, nlh, ENOENT) < 0)
-                                break;
+                        queue(a,
+                              nf_enc_filter_del_handle(room(a), l->iface.ifindex, nf_hook_parent(l->dir), prio,
+                                                       p->keys[k].remote.family, (uint32_t)k + 1),
+                              ENOENT);
                 }
         }
         nf_nl_end(&a->nl, NULL);
@@ -336,7 +308,6 @@ undo:
 
 int nf_revert(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_error *err) {
         struct nf_nl_error nlerr = {0};
-        struct room m;
         int r, first = 0;
 
         if (err)
@@ -347,36 +318,20 @@ int nf_revert(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_err
                 uint32_t parent = nf_hook_parent(l->dir);
                 /* One request per priority removes every filter of the fault at once; both families,
                  * since keys added later (re-resolved hostnames) may be of either. */
-                m = room_of(a);
-                r = queue(a, nf_enc_filter_del_prio(m.buf, m.len, l->iface.ifindex, parent, l->prio_v4, AF_INET), ENOENT);
-                if (r < 0)
-                        goto send_failed;
-                m = room_of(a);
-                r = queue(a, nf_enc_filter_del_prio(m.buf, m.len, l->iface.ifindex, parent, l->prio_v6, AF_INET6), ENOENT);
-                if (r < 0)
-                        goto send_failed;
+                queue(a, nf_enc_filter_del_prio(room(a), l->iface.ifindex, parent, l->prio_v4, AF_INET), ENOENT);
+                queue(a, nf_enc_filter_del_prio(room(a), l->iface.ifindex, parent, l->prio_v6, AF_INET6), ENOENT);
         }
         for (size_t i = 0; i < p->n_links; i++) {
                 const struct nf_plan_link *l = &p->links[i];
-                if (!nf_action_info(l->action)->ifb)
-                        continue;
-                m = room_of(a);
-                if ((r = queue(a, nf_enc_link_del(m.buf, m.len, l->ifb_ifindex), ENODEV)) < 0)
-                        goto send_failed;
+                if (nf_action_info(l->action)->ifb)
+                        queue(a, nf_enc_link_del(room(a), l->ifb_ifindex), ENODEV);
         }
         r = nf_nl_end(&a->nl, &nlerr);
         if (r < 0) {
                 first = r;
-                set_err(err, r, nlerr.extack, "the kernel refused %s", request_name(nlerr.msg_type));
+                transaction_err(err, r, &nlerr);
         }
-        goto hooks;
 
-send_failed:
-        nf_nl_end(&a->nl, NULL);
-        first = r;
-        set_err(err, r, NULL, "sending netlink requests failed");
-
-hooks:
         /* A clsact we created goes away with our last fault on that interface, and only if
          * nobody else attached a filter to it meanwhile. */
         for (size_t i = 0; i < p->n_links; i++) {
@@ -389,7 +344,7 @@ hooks:
                         for (int v6 = 0; v6 < 2; v6++) {
                                 char buf[256];
                                 int fam = v6 ? AF_INET6 : AF_INET;
-                                struct nlmsghdr *nlh = nf_enc_filter_del_prio(buf, sizeof(buf), u->ifindex, nf_hook_parent(d),
+                                struct nlmsghdr *nlh = nf_enc_filter_del_prio(NF_MSGBUF(buf), u->ifindex, nf_hook_parent(d),
                                                                               nf_guard_prio(fam), fam);
                                 r = nf_nl_request(&a->nl, nlh, NULL, NULL, &nlerr);
                                 if (r < 0 && r != -ENOENT && r != -EINVAL && !first) {
@@ -403,7 +358,7 @@ hooks:
                         if (filters_at(a, u->ifindex, nf_hook_parent(NF_DIR_EGRESS), 0, &n_eg) == 0 &&
                             filters_at(a, u->ifindex, nf_hook_parent(NF_DIR_INGRESS), 0, &n_in) == 0 && n_eg == 0 &&
                             n_in == 0) {
-                                struct nlmsghdr *nlh = nf_enc_clsact(buf, sizeof(buf), RTM_DELQDISC, u->ifindex);
+                                struct nlmsghdr *nlh = nf_enc_clsact(NF_MSGBUF(buf), RTM_DELQDISC, u->ifindex);
                                 r = nf_nl_request(&a->nl, nlh, NULL, NULL, &nlerr);
                                 if (r < 0 && r != -ENOENT && r != -EINVAL && !first) {
                                         first = r;
@@ -468,7 +423,7 @@ int nf_fault_counters(struct nf_applier *a, const struct nf_plan *p, struct nf_c
                 const struct nf_action_info *act = nf_action_info(l->action);
                 char buf[256];
                 struct action_stats st = {0};
-                struct nlmsghdr *nlh = nf_enc_action_get(buf, sizeof(buf), act->tc_kind, l->act_index);
+                struct nlmsghdr *nlh = nf_enc_action_get(NF_MSGBUF(buf), act->tc_kind, l->act_index);
                 if (nlh && nf_nl_request(&a->nl, nlh, action_cb, &st, NULL) == 0) {
                         out->packets += st.packets;
                         out->bytes += st.bytes;

@@ -59,25 +59,25 @@ int nf_caps_probe(struct nf_nl *nl, struct nf_caps *c) {
                 snprintf(c->kernel, sizeof(c->kernel), "%s %s", u.sysname, u.release);
 
         /* A probe link left by a daemon that died mid-probe. */
-        one(nl, nf_enc_link_del(buf, sizeof(buf), PROBE_IFINDEX), &e);
+        one(nl, nf_enc_link_del(NF_MSGBUF(buf), PROBE_IFINDEX), &e);
 
-        r = one(nl, nf_enc_ifb_add(buf, sizeof(buf), PROBE_IFNAME, PROBE_IFINDEX), &e);
+        r = one(nl, nf_enc_ifb_add(NF_MSGBUF(buf), PROBE_IFNAME, PROBE_IFINDEX), &e);
         record(c, NF_CAP_LINK_IFB, r, &e);
         if (r < 0)
                 return 0; /* nothing else can be tried without a link of our own */
-        one(nl, nf_enc_link_up_alias(buf, sizeof(buf), PROBE_IFINDEX, NF_LINK_ALIAS_PREFIX "probe"), &e);
+        one(nl, nf_enc_link_up_alias(NF_MSGBUF(buf), PROBE_IFINDEX, NF_LINK_ALIAS_PREFIX "probe"), &e);
 
         struct nf_netem_params np = {.limit = 1000};
-        r = one(nl, nf_enc_netem(buf, sizeof(buf), PROBE_IFINDEX, TC_H_MAKE(NF_QDISC_MAJOR << 16, 0), TC_H_ROOT, &np),
+        r = one(nl, nf_enc_netem(NF_MSGBUF(buf), PROBE_IFINDEX, TC_H_MAKE(NF_QDISC_MAJOR << 16, 0), TC_H_ROOT, &np),
                 &e);
         record(c, NF_CAP_QDISC_NETEM, r, &e);
 
-        r = one(nl, nf_enc_clsact(buf, sizeof(buf), RTM_NEWQDISC, PROBE_IFINDEX), &e);
+        r = one(nl, nf_enc_clsact(NF_MSGBUF(buf), RTM_NEWQDISC, PROBE_IFINDEX), &e);
         record(c, NF_CAP_QDISC_CLSACT, r, &e);
         if (r == 0) {
                 uint32_t parent = nf_hook_parent(NF_DIR_EGRESS);
                 nf_prefix_parse("192.0.2.1/32", &key.remote);
-                r = one(nl, nf_enc_flower(buf, sizeof(buf), PROBE_IFINDEX, parent, NF_PRIO_BASE, 1, NF_DIR_EGRESS, &key, NULL),
+                r = one(nl, nf_enc_flower(NF_MSGBUF(buf), PROBE_IFINDEX, parent, NF_PRIO_BASE, 1, NF_DIR_EGRESS, &key, NULL),
                         &e);
                 record(c, NF_CAP_CLS_FLOWER, r, &e);
                 if (r == 0) {
@@ -87,19 +87,19 @@ int nf_caps_probe(struct nf_nl *nl, struct nf_caps *c) {
                                                       .redirect_ifindex = PROBE_IFINDEX};
                         /* flower refuses two filters with the same key: each probe gets its own. */
                         nf_prefix_parse("192.0.2.2/32", &key.remote);
-                        r = one(nl, nf_enc_flower(buf, sizeof(buf), PROBE_IFINDEX, parent, NF_PRIO_BASE, 2, NF_DIR_EGRESS,
+                        r = one(nl, nf_enc_flower(NF_MSGBUF(buf), PROBE_IFINDEX, parent, NF_PRIO_BASE, 2, NF_DIR_EGRESS,
                                                   &key, &drop),
                                 &e);
                         record(c, NF_CAP_ACT_GACT, r, &e);
                         nf_prefix_parse("192.0.2.3/32", &key.remote);
-                        r = one(nl, nf_enc_flower(buf, sizeof(buf), PROBE_IFINDEX, parent, NF_PRIO_BASE, 3, NF_DIR_EGRESS,
+                        r = one(nl, nf_enc_flower(NF_MSGBUF(buf), PROBE_IFINDEX, parent, NF_PRIO_BASE, 3, NF_DIR_EGRESS,
                                                   &key, &redir),
                                 &e);
                         record(c, NF_CAP_ACT_MIRRED, r, &e);
                 }
         }
         /* Deleting the link takes its qdiscs, filters and their actions with it. */
-        one(nl, nf_enc_link_del(buf, sizeof(buf), PROBE_IFINDEX), &e);
+        one(nl, nf_enc_link_del(NF_MSGBUF(buf), PROBE_IFINDEX), &e);
         return 0;
 }
 

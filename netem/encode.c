@@ -67,7 +67,9 @@ static struct nlmsghdr *tc_header(void *buf, size_t buflen, uint16_t type, uint1
         return nlh;
 }
 
-struct nlmsghdr *nf_enc_clsact(void *buf, size_t buflen, uint16_t type, int ifindex) {
+struct nlmsghdr *nf_enc_clsact(struct nf_msgbuf mb, uint16_t type, int ifindex) {
+        void *buf = mb.buf;
+        size_t buflen = mb.len;
         uint16_t flags = type == RTM_NEWQDISC ? (NLM_F_CREATE | NLM_F_EXCL) : 0;
         struct nlmsghdr *nlh =
                 tc_header(buf, buflen, type, flags, ifindex, TC_H_MAKE(TC_H_CLSACT, 0), TC_H_CLSACT, 0);
@@ -76,8 +78,10 @@ struct nlmsghdr *nf_enc_clsact(void *buf, size_t buflen, uint16_t type, int ifin
         return nlh;
 }
 
-struct nlmsghdr *nf_enc_netem(void *buf, size_t buflen, int ifindex, uint32_t handle, uint32_t parent,
+struct nlmsghdr *nf_enc_netem(struct nf_msgbuf mb, int ifindex, uint32_t handle, uint32_t parent,
                               const struct nf_netem_params *p) {
+        void *buf = mb.buf;
+        size_t buflen = mb.len;
         struct nlmsghdr *nlh =
                 tc_header(buf, buflen, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, ifindex, handle, parent, 0);
         struct tc_netem_qopt q = {
@@ -178,8 +182,10 @@ static bool put_port(struct nlmsghdr *nlh, size_t buflen, uint8_t ip_proto, cons
                                       htons(r->hi));
 }
 
-struct nlmsghdr *nf_enc_flower(void *buf, size_t buflen, int ifindex, uint32_t parent, uint16_t prio, uint32_t handle,
+struct nlmsghdr *nf_enc_flower(struct nf_msgbuf mb, int ifindex, uint32_t parent, uint16_t prio, uint32_t handle,
                                enum nf_direction dir, const struct nf_filter_key *k, const struct nf_action_ref *a) {
+        void *buf = mb.buf;
+        size_t buflen = mb.len;
         bool v6 = k->remote.family == AF_INET6;
         uint16_t eth = htons(v6 ? ETH_P_IPV6 : ETH_P_IP);
         bool egress = dir != NF_DIR_INGRESS;
@@ -221,18 +227,24 @@ struct nlmsghdr *nf_enc_flower(void *buf, size_t buflen, int ifindex, uint32_t p
         return nlh;
 }
 
-struct nlmsghdr *nf_enc_filter_dump(void *buf, size_t buflen, int ifindex, uint32_t parent, uint32_t info) {
+struct nlmsghdr *nf_enc_filter_dump(struct nf_msgbuf mb, int ifindex, uint32_t parent, uint32_t info) {
+        void *buf = mb.buf;
+        size_t buflen = mb.len;
         return tc_header(buf, buflen, RTM_GETTFILTER, NLM_F_DUMP, ifindex, 0, parent, info);
 }
 
-struct nlmsghdr *nf_enc_filter_del_prio(void *buf, size_t buflen, int ifindex, uint32_t parent, uint16_t prio,
+struct nlmsghdr *nf_enc_filter_del_prio(struct nf_msgbuf mb, int ifindex, uint32_t parent, uint16_t prio,
                                         int family) {
+        void *buf = mb.buf;
+        size_t buflen = mb.len;
         uint16_t eth = htons(family == AF_INET6 ? ETH_P_IPV6 : ETH_P_IP);
         return tc_header(buf, buflen, RTM_DELTFILTER, 0, ifindex, 0, parent, TC_H_MAKE((uint32_t)prio << 16, eth));
 }
 
-struct nlmsghdr *nf_enc_filter_del_handle(void *buf, size_t buflen, int ifindex, uint32_t parent, uint16_t prio,
+struct nlmsghdr *nf_enc_filter_del_handle(struct nf_msgbuf mb, int ifindex, uint32_t parent, uint16_t prio,
                                           int family, uint32_t handle) {
+        void *buf = mb.buf;
+        size_t buflen = mb.len;
         uint16_t eth = htons(family == AF_INET6 ? ETH_P_IPV6 : ETH_P_IP);
         struct nlmsghdr *nlh =
                 tc_header(buf, buflen, RTM_DELTFILTER, 0, ifindex, handle, parent, TC_H_MAKE((uint32_t)prio << 16, eth));
@@ -252,7 +264,9 @@ static struct nlmsghdr *link_header(void *buf, size_t buflen, uint16_t type, uin
         return nlh;
 }
 
-struct nlmsghdr *nf_enc_ifb_add(void *buf, size_t buflen, const char *name, int ifindex) {
+struct nlmsghdr *nf_enc_ifb_add(struct nf_msgbuf mb, const char *name, int ifindex) {
+        void *buf = mb.buf;
+        size_t buflen = mb.len;
         /* We choose the ifindex ourselves (from a range of ours) so that the netem qdisc and the
          * redirecting filters can go in the same batch without asking the kernel first. */
         struct nlmsghdr *nlh = link_header(buf, buflen, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, ifindex);
@@ -265,7 +279,9 @@ struct nlmsghdr *nf_enc_ifb_add(void *buf, size_t buflen, const char *name, int 
         return nlh;
 }
 
-struct nlmsghdr *nf_enc_link_up_alias(void *buf, size_t buflen, int ifindex, const char *alias) {
+struct nlmsghdr *nf_enc_link_up_alias(struct nf_msgbuf mb, int ifindex, const char *alias) {
+        void *buf = mb.buf;
+        size_t buflen = mb.len;
         struct nlmsghdr *nlh = link_header(buf, buflen, RTM_NEWLINK, 0, ifindex);
         if (!nlh)
                 return NULL;
@@ -277,11 +293,15 @@ struct nlmsghdr *nf_enc_link_up_alias(void *buf, size_t buflen, int ifindex, con
         return nlh;
 }
 
-struct nlmsghdr *nf_enc_link_del(void *buf, size_t buflen, int ifindex) {
+struct nlmsghdr *nf_enc_link_del(struct nf_msgbuf mb, int ifindex) {
+        void *buf = mb.buf;
+        size_t buflen = mb.len;
         return link_header(buf, buflen, RTM_DELLINK, 0, ifindex);
 }
 
-struct nlmsghdr *nf_enc_action_get(void *buf, size_t buflen, const char *kind, uint32_t index) {
+struct nlmsghdr *nf_enc_action_get(struct nf_msgbuf mb, const char *kind, uint32_t index) {
+        void *buf = mb.buf;
+        size_t buflen = mb.len;
         struct tcamsg *t;
         struct nlmsghdr *nlh = request_header(buf, buflen, RTM_GETACTION, 0, sizeof(*t), (void **)&t);
         if (!nlh)

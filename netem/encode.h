@@ -7,12 +7,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "netem/nl.h"
 #include "netem/plan.h"
 #include "netem/units.h"
 
 /* Qdiscs */
-struct nlmsghdr *nf_enc_clsact(void *buf, size_t buflen, uint16_t type, int ifindex);
-struct nlmsghdr *nf_enc_netem(void *buf, size_t buflen, int ifindex, uint32_t handle, uint32_t parent,
+struct nlmsghdr *nf_enc_clsact(struct nf_msgbuf mb, uint16_t type, int ifindex);
+struct nlmsghdr *nf_enc_netem(struct nf_msgbuf mb, int ifindex, uint32_t handle, uint32_t parent,
                               const struct nf_netem_params *p);
 
 /* Filters. parent is the clsact hook (egress or ingress). */
@@ -21,25 +22,25 @@ struct nf_action_ref {
         uint32_t index;     /* shared by every filter of one fault on one link */
         int redirect_ifindex; /* NF_ACTION_REDIRECT */
 };
-struct nlmsghdr *nf_enc_flower(void *buf, size_t buflen, int ifindex, uint32_t parent, uint16_t prio, uint32_t handle,
+struct nlmsghdr *nf_enc_flower(struct nf_msgbuf mb, int ifindex, uint32_t parent, uint16_t prio, uint32_t handle,
                                enum nf_direction dir, const struct nf_filter_key *k, const struct nf_action_ref *a);
 /* a may be NULL: a filter without actions (used by the capability probe). */
 /* A dump of the filters at parent; info selects one priority/protocol (tcf_chain_dump honours it). */
-struct nlmsghdr *nf_enc_filter_dump(void *buf, size_t buflen, int ifindex, uint32_t parent, uint32_t info);
+struct nlmsghdr *nf_enc_filter_dump(struct nf_msgbuf mb, int ifindex, uint32_t parent, uint32_t info);
 /* Deletes every filter of one priority and protocol (the whole classifier instance). */
-struct nlmsghdr *nf_enc_filter_del_prio(void *buf, size_t buflen, int ifindex, uint32_t parent, uint16_t prio,
+struct nlmsghdr *nf_enc_filter_del_prio(struct nf_msgbuf mb, int ifindex, uint32_t parent, uint16_t prio,
                                         int family);
 
 /* Deletes one flower filter by handle. */
-struct nlmsghdr *nf_enc_filter_del_handle(void *buf, size_t buflen, int ifindex, uint32_t parent, uint16_t prio,
+struct nlmsghdr *nf_enc_filter_del_handle(struct nf_msgbuf mb, int ifindex, uint32_t parent, uint16_t prio,
                                           int family, uint32_t handle);
 
 /* Links */
-struct nlmsghdr *nf_enc_ifb_add(void *buf, size_t buflen, const char *name, int ifindex);
-struct nlmsghdr *nf_enc_link_up_alias(void *buf, size_t buflen, int ifindex, const char *alias);
-struct nlmsghdr *nf_enc_link_del(void *buf, size_t buflen, int ifindex);
+struct nlmsghdr *nf_enc_ifb_add(struct nf_msgbuf mb, const char *name, int ifindex);
+struct nlmsghdr *nf_enc_link_up_alias(struct nf_msgbuf mb, int ifindex, const char *alias);
+struct nlmsghdr *nf_enc_link_del(struct nf_msgbuf mb, int ifindex);
 
 /* Action statistics request (RTM_GETACTION for one kind and index). */
-struct nlmsghdr *nf_enc_action_get(void *buf, size_t buflen, const char *kind, uint32_t index);
+struct nlmsghdr *nf_enc_action_get(struct nf_msgbuf mb, const char *kind, uint32_t index);
 
 uint32_t nf_hook_parent(enum nf_direction dir);

@@ -66,12 +66,12 @@ void nf_nl_begin(struct nf_nl *nl) {
         nl->first_seq = nl->seq + 1;
         nl->acked_to = nl->seq;
         nl->first = (struct nf_nl_error){0};
+        nl->queue_err = 0;
 }
 
-void *nf_nl_room(struct nf_nl *nl, size_t *len) {
+struct nf_msgbuf nf_nl_room(struct nf_nl *nl) {
         char *cur = mnl_nlmsg_batch_current(nl->batch);
-        *len = nl->buflen - (size_t)(cur - nl->buf);
-        return cur;
+        return (struct nf_msgbuf){cur, nl->buflen - (size_t)(cur - nl->buf)};
 }
 
 static void parse_extack(const struct nlmsghdr *nlh, char *out, size_t outlen) {
@@ -214,7 +214,9 @@ static int flush(struct nf_nl *nl) {
         return r;
 }
 
-int nf_nl_queue(struct nf_nl *nl, struct nlmsghdr *nlh, int tolerate) {
+static int queue(struct nf_nl *nl, struct nlmsghdr *nlh, int tolerate) {
+        if (!nlh)
+                return -EMSGSIZE;
         if (nl->n_req == nl->cap_req) {
                 size_t cap = nl->cap_req ? nl->cap_req * 2 : 256;
                 uint8_t *t = realloc(nl->tolerate, cap);
@@ -248,14 +250,25 @@ int nf_nl_queue(struct nf_nl *nl, struct nlmsghdr *nlh, int tolerate) {
         return 0;
 }
 
+int nf_nl_queue(struct nf_nl *nl, struct nlmsghdr *nlh, int tolerate) {
+        if (nl->queue_err == 0)
+                nl->queue_err = queue(nl, nlh, tolerate);
+        return nl->queue_err;
+}
+
 int nf_nl_end(struct nf_nl *nl, struct nf_nl_error *err) {
+        /* What was queued before a queueing failure still goes out and is acknowledged, so that
+         * the caller's rollback sees the kernel as it is. */
         int r = flush(nl);
         mnl_nlmsg_batch_reset(nl->batch);
-        if (r == 0)
+        if (nl->queue_err)
+                r = nl->queue_err;
+        else if (r == 0)
                 r = nl->first.err;
         if (err) {
                 *err = nl->first;
-                if (r && !err->err)
+                err->unsent = nl->queue_err != 0;
+                if (r && (!err->err || err->unsent))
                         err->err = r;
         }
         return r;

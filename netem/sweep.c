@@ -258,7 +258,7 @@ static int filter_cb(const struct nlmsghdr *nlh, void *data) {
 static int dump_hook(struct nf_applier *a, int ifindex, uint32_t parent, struct hook_ctx *c) {
         char buf[256];
         *c = (struct hook_ctx){0};
-        struct nlmsghdr *nlh = nf_enc_filter_dump(buf, sizeof(buf), ifindex, parent, 0);
+        struct nlmsghdr *nlh = nf_enc_filter_dump(NF_MSGBUF(buf), ifindex, parent, 0);
         int r = nf_nl_request(&a->nl, nlh, filter_cb, c, NULL);
         if (r == 0 && c->err)
                 r = c->err;
@@ -305,23 +305,17 @@ static int sweep_hook(struct nf_applier *a, const struct link_info *li, int d, n
                 }
                 if (o->kind == NF_SWEEP_DEL_HANDLE) {
                         /* One transaction for the priority: its handles are the ops that follow. */
-                        size_t end = k, queued = 0;
+                        size_t end = k;
                         while (end < n_ops && ops[end].kind == NF_SWEEP_DEL_HANDLE && ops[end].prio == o->prio &&
                                ops[end].protocol == o->protocol)
                                 end++;
                         nf_nl_begin(&a->nl);
-                        for (size_t h = k; h < end; h++, queued++) {
-                                size_t room;
-                                void *b = nf_nl_room(&a->nl, &room);
-                                struct nlmsghdr *nlh =
-                                        b ? nf_enc_filter_del_handle(b, room, li->ifindex, parent, o->prio, fam, ops[h].handle)
-                                          : NULL;
-                                if (!nlh || nf_nl_queue(&a->nl, nlh, ENOENT) < 0)
-                                        break;
-                        }
+                        for (size_t h = k; h < end; h++)
+                                nf_nl_queue(&a->nl,
+                                            nf_enc_filter_del_handle(nf_nl_room(&a->nl), li->ifindex, parent, o->prio, fam,
+                                                                     ops[h].handle),
+                                            ENOENT);
                         int r = nf_nl_end(&a->nl, NULL);
-                        if (r == 0 && queued < end - k)
-                                r = -ENOMEM;
                         if (r < 0) {
                                 rep->errors++;
                                 first = first ? first : r;
@@ -336,7 +330,7 @@ static int sweep_hook(struct nf_applier *a, const struct link_info *li, int d, n
                         k = end - 1;
                         continue;
                 }
-                struct nlmsghdr *nlh = nf_enc_filter_del_prio(buf, sizeof(buf), li->ifindex, parent, o->prio, fam);
+                struct nlmsghdr *nlh = nf_enc_filter_del_prio(NF_MSGBUF(buf), li->ifindex, parent, o->prio, fam);
                 struct tcmsg *t = mnl_nlmsg_get_payload(nlh);
                 t->tcm_info = TC_H_MAKE((uint32_t)o->prio << 16, htons(o->protocol)); /* exactly what was found */
                 int r = nf_nl_request(&a->nl, nlh, NULL, NULL, NULL);
@@ -385,7 +379,7 @@ int nf_sweep(struct nf_applier *a, const int *clsact_created, size_t n_clsact, n
         for (size_t i = 0; i < lc.n; i++) {
                 if (!links[i].ours)
                         continue;
-                int r = nf_nl_request(&a->nl, nf_enc_link_del(buf, sizeof(buf), links[i].ifindex), NULL, NULL, NULL);
+                int r = nf_nl_request(&a->nl, nf_enc_link_del(NF_MSGBUF(buf), links[i].ifindex), NULL, NULL, NULL);
                 if (r < 0 && r != -ENODEV) {
                         rep->errors++;
                         first = first ? first : r;
@@ -407,7 +401,7 @@ int nf_sweep(struct nf_applier *a, const int *clsact_created, size_t n_clsact, n
                 free(in.v);
                 if (r1 < 0 || r2 < 0 || eg.total || in.total)
                         continue; /* someone else uses it now: it stays */
-                int r = nf_nl_request(&a->nl, nf_enc_clsact(buf, sizeof(buf), RTM_DELQDISC, clsact_created[i]), NULL,
+                int r = nf_nl_request(&a->nl, nf_enc_clsact(NF_MSGBUF(buf), RTM_DELQDISC, clsact_created[i]), NULL,
                                       NULL, NULL);
                 if (r < 0 && r != -ENOENT && r != -EINVAL) {
                         rep->errors++;

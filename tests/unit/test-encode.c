@@ -75,11 +75,11 @@ int main(int argc, char **argv) {
         struct nf_effects fx = {.has_delay = true, .delay_ms = 100, .jitter_ms = 10};
         struct nf_netem_params np;
         nf_effects_to_netem(&fx, &np);
-        compare("netem-delay", nf_enc_netem(buf, sizeof(buf), 3, qh, TC_H_ROOT, &np));
+        compare("netem-delay", nf_enc_netem(NF_MSGBUF(buf), 3, qh, TC_H_ROOT, &np));
 
         fx = (struct nf_effects){.has_loss = true, .loss_pct = 20};
         nf_effects_to_netem(&fx, &np);
-        compare("netem-loss", nf_enc_netem(buf, sizeof(buf), 3, qh, TC_H_ROOT, &np));
+        compare("netem-loss", nf_enc_netem(NF_MSGBUF(buf), 3, qh, TC_H_ROOT, &np));
 
         /* tc ... netem limit 5000 delay 100ms 10ms 25% distribution normal loss 20% 5% duplicate 1% 2%
          *       corrupt 0.5% 3% reorder 10% 50% gap 5 rate 1000kbit */
@@ -91,44 +91,44 @@ int main(int argc, char **argv) {
                                  .has_reorder = true, .reorder_pct = 10, .reorder_corr = 50, .reorder_gap = 5,
                                  .has_rate = true, .rate_kbit = 1000, .has_limit = true, .limit = 5000};
         nf_effects_to_netem(&fx, &np);
-        compare("netem-full", nf_enc_netem(buf, sizeof(buf), 3, qh, TC_H_ROOT, &np));
+        compare("netem-full", nf_enc_netem(NF_MSGBUF(buf), 3, qh, TC_H_ROOT, &np));
 
-        compare("clsact", nf_enc_clsact(buf, sizeof(buf), RTM_NEWQDISC, 2));
+        compare("clsact", nf_enc_clsact(NF_MSGBUF(buf), RTM_NEWQDISC, 2));
 
         struct nf_filter_key k = {0};
         struct nf_action_ref redir = {.kind = NF_ACTION_REDIRECT, .index = 0x4e460000, .redirect_ifindex = 3};
         struct nf_action_ref drop = {.kind = NF_ACTION_DROP, .index = 0x4e460001};
         nf_prefix_parse("10.0.1.10/32", &k.remote);
-        compare("flower-v4-redirect", nf_enc_flower(buf, sizeof(buf), 2, egress, 0xfd00, 1, NF_DIR_EGRESS, &k, &redir));
+        compare("flower-v4-redirect", nf_enc_flower(NF_MSGBUF(buf), 2, egress, 0xfd00, 1, NF_DIR_EGRESS, &k, &redir));
 
         nf_prefix_parse("fd00:1::/64", &k.remote);
         k.ip_proto = 6;
         k.remote_port = (struct nf_port_range){8080, 8080};
-        compare("flower-v6-tcp-drop", nf_enc_flower(buf, sizeof(buf), 2, egress, 0xfd01, 2, NF_DIR_EGRESS, &k, &drop));
+        compare("flower-v6-tcp-drop", nf_enc_flower(NF_MSGBUF(buf), 2, egress, 0xfd01, 2, NF_DIR_EGRESS, &k, &drop));
 
         nf_prefix_parse("10.0.0.0/8", &k.remote);
         k.ip_proto = 17;
         k.remote_port = (struct nf_port_range){1000, 2000};
-        compare("flower-v4-udp-range", nf_enc_flower(buf, sizeof(buf), 2, egress, 0xfd00, 3, NF_DIR_EGRESS, &k, &redir));
+        compare("flower-v4-udp-range", nf_enc_flower(NF_MSGBUF(buf), 2, egress, 0xfd00, 3, NF_DIR_EGRESS, &k, &redir));
 
         nf_prefix_parse("192.0.2.0/24", &k.remote);
         k.ip_proto = 1;
         k.remote_port = (struct nf_port_range){0, 0};
-        compare("flower-v4-icmp", nf_enc_flower(buf, sizeof(buf), 2, egress, 0xfd00, 4, NF_DIR_EGRESS, &k, &redir));
+        compare("flower-v4-icmp", nf_enc_flower(NF_MSGBUF(buf), 2, egress, 0xfd00, 4, NF_DIR_EGRESS, &k, &redir));
 
-        compare("filter-del-prio", nf_enc_filter_del_prio(buf, sizeof(buf), 2, egress, 0xfd00, AF_INET));
-        compare("link-ifb-add", nf_enc_ifb_add(buf, sizeof(buf), "nfe5.2", 0));
+        compare("filter-del-prio", nf_enc_filter_del_prio(NF_MSGBUF(buf), 2, egress, 0xfd00, AF_INET));
+        compare("link-ifb-add", nf_enc_ifb_add(NF_MSGBUF(buf), "nfe5.2", 0));
 
         /* Bounds: every builder refuses a buffer that is too small instead of overrunning it. */
-        tap_ok(nf_enc_netem(buf, 64, 3, qh, TC_H_ROOT, &np) == NULL, "netem refuses a short buffer");
-        tap_ok(nf_enc_flower(buf, 100, 2, egress, 0xfd00, 4, NF_DIR_EGRESS, &k, &redir) == NULL,
+        tap_ok(nf_enc_netem((struct nf_msgbuf){buf, 64}, 3, qh, TC_H_ROOT, &np) == NULL, "netem refuses a short buffer");
+        tap_ok(nf_enc_flower((struct nf_msgbuf){buf, 100}, 2, egress, 0xfd00, 4, NF_DIR_EGRESS, &k, &redir) == NULL,
                "flower refuses a short buffer");
 
         /* Ingress filters match the remote side as source. */
         nf_prefix_parse("10.0.2.10/32", &k.remote);
         k.ip_proto = 6;
         k.remote_port = (struct nf_port_range){8080, 8080};
-        struct nlmsghdr *nlh = nf_enc_flower(buf, sizeof(buf), 2, nf_hook_parent(NF_DIR_INGRESS), 0xfd00, 1,
+        struct nlmsghdr *nlh = nf_enc_flower(NF_MSGBUF(buf), 2, nf_hook_parent(NF_DIR_INGRESS), 0xfd00, 1,
                                              NF_DIR_INGRESS, &k, &drop);
         struct tcmsg *t = mnl_nlmsg_get_payload(nlh);
         tap_is_int(t->tcm_parent, 0xfffffff2, "ingress hook parent is ffff:fff2");
@@ -146,7 +146,7 @@ int main(int argc, char **argv) {
 
         /* The control-plane guard: any address, tcp, our port as the local port, no action. */
         struct nf_filter_key g = {.remote.family = AF_INET, .ip_proto = 6, .local_port = {9700, 9700}};
-        nlh = nf_enc_flower(buf, sizeof(buf), 2, egress, 0xfd00, 1, NF_DIR_EGRESS, &g, NULL);
+        nlh = nf_enc_flower(NF_MSGBUF(buf), 2, egress, 0xfd00, 1, NF_DIR_EGRESS, &g, NULL);
         bool src_port = false, addr = false, act = false;
         mnl_attr_for_each(a, nlh, sizeof(struct tcmsg)) {
                 if (mnl_attr_get_type(a) != TCA_OPTIONS)

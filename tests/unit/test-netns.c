@@ -22,10 +22,10 @@
 
 static int add_marked_ifb(struct nf_applier *a, const char *name, int ifindex) {
         char buf[512];
-        int r = nf_nl_request(&a->nl, nf_enc_ifb_add(buf, sizeof(buf), name, ifindex), NULL, NULL, NULL);
+        int r = nf_nl_request(&a->nl, nf_enc_ifb_add(NF_MSGBUF(buf), name, ifindex), NULL, NULL, NULL);
         if (r < 0)
                 return r;
-        return nf_nl_request(&a->nl, nf_enc_link_up_alias(buf, sizeof(buf), ifindex, NF_LINK_ALIAS_PREFIX "test-netns"),
+        return nf_nl_request(&a->nl, nf_enc_link_up_alias(NF_MSGBUF(buf), ifindex, NF_LINK_ALIAS_PREFIX "test-netns"),
                              NULL, NULL, NULL);
 }
 

@@ -156,9 +156,9 @@ static int encode(const struct nf_spec *s, struct bytes *out) {
                 const struct nf_plan_link *l = &p.links[i];
                 if (!nf_action_info(l->action)->ifb)
                         continue;
-                put_msg(out, nf_enc_ifb_add(buf, sizeof(buf), l->ifb_name, l->ifb_ifindex));
-                put_msg(out, nf_enc_link_up_alias(buf, sizeof(buf), l->ifb_ifindex, l->ifb_alias));
-                put_msg(out, nf_enc_netem(buf, sizeof(buf), l->ifb_ifindex, TC_H_MAKE(NF_QDISC_MAJOR << 16, 0), TC_H_ROOT,
+                put_msg(out, nf_enc_ifb_add(NF_MSGBUF(buf), l->ifb_name, l->ifb_ifindex));
+                put_msg(out, nf_enc_link_up_alias(NF_MSGBUF(buf), l->ifb_ifindex, l->ifb_alias));
+                put_msg(out, nf_enc_netem(NF_MSGBUF(buf), l->ifb_ifindex, TC_H_MAKE(NF_QDISC_MAJOR << 16, 0), TC_H_ROOT,
                                           &p.netem));
         }
         for (size_t i = 0; i < p.n_links; i++) {
@@ -167,7 +167,7 @@ static int encode(const struct nf_spec *s, struct bytes *out) {
                 for (size_t k = 0; k < p.n_keys; k++) {
                         const struct nf_filter_key *key = &p.keys[k];
                         uint16_t prio = key->remote.family == AF_INET6 ? l->prio_v6 : l->prio_v4;
-                        put_msg(out, nf_enc_flower(buf, sizeof(buf), l->iface.ifindex, nf_hook_parent(l->dir), prio,
+                        put_msg(out, nf_enc_flower(NF_MSGBUF(buf), l->iface.ifindex, nf_hook_parent(l->dir), prio,
                                                    (uint32_t)k + 1, l->dir, key, &act));
                 }
         }

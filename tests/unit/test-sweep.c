@@ -34,7 +34,7 @@ static struct nf_sweep_filter ours(uint16_t prio, int family, uint32_t handle, e
                 k.ip_proto = IPPROTO_UDP;
                 k.remote_port = (struct nf_port_range){53, 53};
         }
-        struct nlmsghdr *nlh = nf_enc_flower(bufs[nbuf++ % 32], sizeof(bufs[0]), 2, nf_hook_parent(dir), prio, handle, dir, &k, act);
+        struct nlmsghdr *nlh = nf_enc_flower((struct nf_msgbuf){bufs[nbuf++ % 32], sizeof(bufs[0])}, 2, nf_hook_parent(dir), prio, handle, dir, &k, act);
         if (!nlh || nf_sweep_parse_filter(nlh, &f) < 0)
                 printf("# cannot build or parse a flower message\n");
         return f;
