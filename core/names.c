@@ -194,6 +194,7 @@ static void on_reresolved(struct nf_lookup *l, void *arg) {
         }
         struct nf_registry *r = f->reg;
         f->lookup = NULL;
+        f->resolving = false;
         for (size_t i = 0; i < l->n; i++) {
                 const struct nf_name_result *res = &l->res[i];
                 struct nf_fault_name *fn = NULL;
@@ -233,7 +234,17 @@ static void on_dns_timer(evutil_socket_t fd, short what, void *arg) {
         size_t n = nf_spec_hostnames(&f->spec, names);
         if (n == 0 || f->lookup || !f->reg->resolver)
                 return;
-        f->lookup = nf_lookup_start(f->reg->resolver, (const char(*)[NF_TARGET_NAME_LEN])names, n, on_reresolved, f);
+        f->resolving = true;
+        struct nf_lookup *l =
+                nf_lookup_start(f->reg->resolver, (const char(*)[NF_TARGET_NAME_LEN])names, n, on_reresolved, f);
+        if (!l) { /* no memory: try again at the next interval rather than never */
+                f->resolving = false;
+                nf_names_schedule(f->reg, f, 0);
+                return;
+        }
+        /* An answer can complete the lookup inside nf_lookup_start (a cached name, a query that
+         * fails at once): on_reresolved has then run and freed it, and must not be kept. */
+        f->lookup = f->resolving ? l : NULL;
 }
 
 void nf_names_schedule(struct nf_registry *r, struct nf_fault *f, uint32_t ttl_s) {

@@ -44,6 +44,7 @@ struct nf_fault {
         uint32_t first_ttl_s;
         struct event *dns_timer;
         struct nf_lookup *lookup; /* in flight */
+        bool resolving;           /* a re-resolution started and not finished (names.c) */
         struct nf_prefix protected_hit[NF_MAX_PROTECTED_HIT]; /* protected addresses inside the targets */
         size_t n_protected_hit;
         struct nf_iface ifaces[NF_MAX_IFACES];
