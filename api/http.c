@@ -15,6 +15,8 @@
 #include "api/connections.h"
 #include "api/reply.h"
 #include "api/routes.h"
+#include "api/tls.h"
+#include "core/log.h"
 
 /* libevent's own limits on a request; the router and the connection manager add the rest. */
 #define MAX_HEADERS_BYTES 8192
@@ -145,6 +147,14 @@ static int listen_tcp(struct nf_api *api, const struct nf_listen_addr *la, char 
 int nf_api_start(struct nf_api *api, struct event_base *base, struct nf_registry *reg, const struct nf_api_options *cfg,
                  char *err, size_t errlen) {
         *api = (struct nf_api){.base = base, .reg = reg, .cfg = cfg};
+        if (cfg->auth_token_file[0] && !(api->tokens = nf_tokens_load(cfg->auth_token_file, err, errlen)))
+                return -EINVAL;
+        if (nf_tls_start(api, err, errlen) < 0) {
+                nf_tokens_free(api->tokens);
+                api->tokens = NULL;
+                return -EINVAL;
+        }
+        api->loopback = !cfg->listen.is_unix && nf_auth_host_is_loopback(cfg->listen.host);
         api->http = evhttp_new(base);
         if (!api->http) {
                 snprintf(err, errlen, "cannot create the HTTP server");
@@ -178,4 +188,7 @@ void nf_api_stop(struct nf_api *api) {
                 unlink(api->unix_path);
         api->unix_path[0] = '\0';
         api->http = NULL;
+        nf_tls_stop(api);
+        nf_tokens_free(api->tokens);
+        api->tokens = NULL;
 }

@@ -8,6 +8,7 @@
 
 #include "api/connections.h"
 #include "api/handlers.h"
+#include "api/http.h"
 #include "api/rate_limit.h"
 #include "api/reply.h"
 #include "api/request.h"
@@ -15,15 +16,17 @@
 /* Every route of netfaultd's own API. The first pattern that matches a path wins: the collection
  * comes before /v1/faults/{id}, so "/v1/faults/" is the collection, as it always was. */
 static const struct nf_route routes[] = {
-        {"v1", "/healthz", false, {{EVHTTP_REQ_GET, nf_api_healthz, 0, 0}}},
-        {"v1", "/v1/capabilities", false, {{EVHTTP_REQ_GET, nf_api_capabilities, 0, 0}}},
+        {"v1", "/healthz", false, {{EVHTTP_REQ_GET, nf_api_healthz, 0, 0, NF_ROLE_PUBLIC}}},
+        {"v1", "/v1/capabilities", false, {{EVHTTP_REQ_GET, nf_api_capabilities, 0, 0, NF_ROLE_READ}}},
         {"v1", "/v1/faults", true,
-         {{EVHTTP_REQ_GET, nf_api_faults_list, 0, 0},
-          {EVHTTP_REQ_POST, nf_api_fault_create, NF_ROUTE_RATE_LIMITED, NF_QUERY_DRY_RUN},
-          {EVHTTP_REQ_DELETE, nf_api_faults_delete_all, NF_ROUTE_RATE_LIMITED, 0}}},
+         {{EVHTTP_REQ_GET, nf_api_faults_list, 0, 0, NF_ROLE_READ},
+          {EVHTTP_REQ_POST, nf_api_fault_create, NF_ROUTE_RATE_LIMITED, NF_QUERY_DRY_RUN, NF_ROLE_WRITE},
+          {EVHTTP_REQ_DELETE, nf_api_faults_delete_all, NF_ROUTE_RATE_LIMITED, 0, NF_ROLE_WRITE}}},
         {"v1", "/v1/faults/{id}", false,
-         {{EVHTTP_REQ_GET, nf_api_fault_get, 0, 0}, {EVHTTP_REQ_DELETE, nf_api_fault_delete, NF_ROUTE_RATE_LIMITED, 0}}},
-        {"v1", "/v1/faults/{id}/renew", false, {{EVHTTP_REQ_POST, nf_api_fault_renew, NF_ROUTE_RATE_LIMITED, 0}}},
+         {{EVHTTP_REQ_GET, nf_api_fault_get, 0, 0, NF_ROLE_READ},
+          {EVHTTP_REQ_DELETE, nf_api_fault_delete, NF_ROUTE_RATE_LIMITED, 0, NF_ROLE_WRITE}}},
+        {"v1", "/v1/faults/{id}/renew", false,
+         {{EVHTTP_REQ_POST, nf_api_fault_renew, NF_ROUTE_RATE_LIMITED, 0, NF_ROLE_WRITE}}},
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(*routes))
@@ -169,6 +172,8 @@ void nf_route_request(struct evhttp_request *req, void *arg) {
         }
         if (!rm)
                 return method_not_allowed(req, route, path);
+        if (!nf_auth_request(api, req, rm->role, &api->caller))
+                return;
         if ((rm->limits & NF_ROUTE_RATE_LIMITED) && !nf_rate_ok(api, req))
                 return;
         rm->handler(api, req, id);

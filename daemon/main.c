@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "api/http.h"
+#include "api/tls.h"
 #include "core/awsranges.h"
 #include "daemon/config.h"
 #include "daemon/guardian.h"
@@ -97,6 +98,20 @@ static void log_capabilities(const struct nf_caps *c) {
                        nf_cap_kind(i), nf_cap_name(i),
                        c->state[i] == NF_CAP_YES ? "available" : c->state[i] == NF_CAP_NO ? "missing" : "unknown",
                        c->detail[i][0] ? " - " : "", c->detail[i]);
+}
+
+/* Who may call, said once at start; an unauthenticated remote listener as loudly as we can. */
+static void log_access(const struct nf_config *cfg, const struct nf_api *api) {
+        char names[512];
+        nf_tokens_describe(api->tokens, names, sizeof(names));
+        if (!nf_auth_enabled(api) && !cfg->listen_addr.is_unix && !api->loopback)
+                nf_log(NF_LOG_ERROR, "http.insecure_no_auth",
+                       "--insecure-no-auth: %s is served WITHOUT ANY AUTHENTICATION%s: whoever reaches it can inject and "
+                       "revert faults",
+                       cfg->listen, nf_tls_enabled(api) ? "" : " and in clear text");
+        nf_log(NF_LOG_INFO, "http.access", "%s; %s; tokens: %s%s", nf_tls_enabled(api) ? "TLS" : "plain HTTP",
+               nf_tls_client_certs(api) ? "client certificates verified (--tls-client-ca)" : "no client certificates",
+               names[0] ? names : "none", api->loopback ? "; Host must be a loopback name" : "");
 }
 
 int main(int argc, char **argv) {
@@ -201,12 +216,18 @@ int main(int argc, char **argv) {
                                           .rate_limit_global = cfg.rate_limit_global,
                                           .max_connections = cfg.max_connections,
                                           .request_timeout_s = cfg.request_timeout_s,
-                                          .listen = cfg.listen_addr};
-        if (nf_api_start(&api, base, &reg, &api_opts, err, sizeof(err)) < 0) {
+                                          .listen = cfg.listen_addr,
+                                          .auth_token_file = cfg.auth_token_file,
+                                          .allowed_hosts = cfg.allowed_hosts,
+                                          .tls_cert = cfg.tls_cert,
+                                          .tls_key = cfg.tls_key,
+                                          .tls_client_ca = cfg.tls_client_ca};
+        if ((r = nf_api_start(&api, base, &reg, &api_opts, err, sizeof(err))) < 0) {
                 nf_log(NF_LOG_ERROR, "daemon.start_failed", "%s", err);
-                exit_code = NF_EXIT_OSERR;
+                exit_code = r == -EINVAL ? NF_EXIT_USAGE : NF_EXIT_OSERR; /* a token file or certificate */
                 goto out_api;
         }
+        log_access(&cfg, &api);
         /* With --listen HOST:0 the port is known only now; nothing was applied since start-up
          * (resume is refused with port 0), so the guard covers every fault from the first. */
         reg.api_port = reg.applier.guard_port = api.port;
@@ -220,6 +241,8 @@ int main(int argc, char **argv) {
         nf_reload_register("aws_ip_ranges", reload_aws, &aws_reload);
         if (resolver.dns)
                 nf_reload_register("resolv.conf", reload_resolv, &resolver);
+        nf_reload_register("auth_tokens", nf_auth_reload, &api);
+        nf_reload_register("tls", nf_tls_reload, &api);
         if ((sighup = evsignal_new(base, SIGHUP, on_hup, NULL)))
                 evsignal_add(sighup, NULL);
         for (int i = 0; i < 3; i++)
