@@ -208,7 +208,7 @@ static bool host_allowed(const struct nf_api *api, const char *host) {
         return false;
 }
 
-static void caller_address(struct nf_api *api, struct evhttp_request *req, struct nf_caller *who) {
+void nf_auth_caller_address(struct nf_api *api, struct evhttp_request *req, struct nf_caller *who) {
         struct evhttp_connection *evcon = evhttp_request_get_connection(req);
         char *addr = NULL;
         ev_uint16_t port = 0;
@@ -237,7 +237,7 @@ bool nf_auth_request(struct nf_api *api, struct evhttp_request *req, enum nf_rol
         bool enabled = nf_auth_enabled(api);
 
         *who = (struct nf_caller){.role = enabled ? NF_ROLE_PUBLIC : NF_ROLE_WRITE};
-        caller_address(api, req, who);
+        nf_auth_caller_address(api, req, who);
         /* A web page that rebinds its own name to 127.0.0.1 reaches us with its name in Host:
          * a loopback listener serves only loopback names (and those --allowed-host adds). */
         if (api->loopback && host) {

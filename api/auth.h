@@ -53,6 +53,9 @@ bool nf_auth_enabled(const struct nf_api *api);
  * a changing request). Fills who either way; replies and returns false when refused. */
 bool nf_auth_request(struct nf_api *api, struct evhttp_request *req, enum nf_role need, struct nf_caller *who);
 
+/* who->address for req's connection ("127.0.0.1:51234", "[::1]:4711", "unix"). */
+void nf_auth_caller_address(struct nf_api *api, struct evhttp_request *req, struct nf_caller *who);
+
 /* Whether --listen's host is loopback (127.0.0.0/8, ::1, localhost): the Host check applies
  * there, and any other address needs credentials to start. */
 bool nf_auth_host_is_loopback(const char *host);

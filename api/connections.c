@@ -46,6 +46,7 @@ struct nf_conn {
         bool attached, dropping, watching;
         nf_client_gone_fn gone;
         void *gone_arg;
+        struct nf_req_info req; /* the request being served */
 };
 
 static void conn_unlink(struct nf_api *api, struct nf_conn *c) {
@@ -226,6 +227,11 @@ static struct nf_conn *conn_of(struct nf_api *api, struct evhttp_request *req) {
                 if (c->evcon == evcon)
                         return c;
         return NULL;
+}
+
+struct nf_req_info *nf_conns_req(struct nf_api *api, struct evhttp_request *req) {
+        struct nf_conn *c = conn_of(api, req);
+        return c ? &c->req : NULL;
 }
 
 static void conn_request_done(struct evhttp_request *req, void *arg) {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "api/connections.h"
+#include "api/observe.h"
 #include "api/reply.h"
 #include "api/routes.h"
 #include "api/tls.h"
@@ -168,6 +169,7 @@ int nf_api_start(struct nf_api *api, struct event_base *base, struct nf_registry
         evhttp_set_allowed_methods(api->http, 0xffff);
         nf_reply_set_limits(cfg->max_body_bytes, MAX_HEADERS_BYTES);
         evhttp_set_gencb(api->http, nf_route_request, api);
+        nf_reply_set_observer(nf_observe_reply, api);
         int r = cfg->listen.is_unix ? listen_unix(api, cfg->listen.host, err, errlen)
                                     : listen_tcp(api, &cfg->listen, err, errlen);
         if (r == 0)
@@ -178,6 +180,7 @@ int nf_api_start(struct nf_api *api, struct event_base *base, struct nf_registry
 void nf_api_stop(struct nf_api *api) {
         api->listener = NULL; /* evhttp_free frees it; closing connections must not resume it */
         nf_reply_set_limits(0, MAX_HEADERS_BYTES);
+        nf_reply_set_observer(NULL, NULL);
         if (api->http)
                 evhttp_free(api->http);
         nf_conns_stop(api);

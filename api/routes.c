@@ -12,6 +12,7 @@
 #include "api/rate_limit.h"
 #include "api/reply.h"
 #include "api/request.h"
+#include "core/clock.h"
 
 /* Every route of netfaultd's own API. The first pattern that matches a path wins: the collection
  * comes before /v1/faults/{id}, so "/v1/faults/" is the collection, as it always was. */
@@ -164,6 +165,11 @@ void nf_route_request(struct evhttp_request *req, void *arg) {
                 path = "/";
         const struct nf_route *route = nf_route_match(path, id);
         const struct nf_route_method *rm = route ? nf_route_method(route, m) : NULL;
+        struct nf_req_info *info = nf_conns_req(api, req);
+        if (info) {
+                *info = (struct nf_req_info){.route = route ? route->pattern : NULL, .start_us = nf_now_monotonic_us()};
+                nf_auth_caller_address(api, req, &info->caller);
+        }
         if (!request_ok(req, m, rm))
                 return;
         if (!route) {
@@ -172,7 +178,11 @@ void nf_route_request(struct evhttp_request *req, void *arg) {
         }
         if (!rm)
                 return method_not_allowed(req, route, path);
-        if (!nf_auth_request(api, req, rm->role, &api->caller))
+        /* Into the connection's record first: a refusal's reply (and its audit line) names the caller. */
+        struct nf_caller *who = info ? &info->caller : &api->caller;
+        bool allowed = nf_auth_request(api, req, rm->role, who);
+        api->caller = *who;
+        if (!allowed)
                 return;
         if ((rm->limits & NF_ROUTE_RATE_LIMITED) && !nf_rate_ok(api, req))
                 return;

@@ -40,6 +40,7 @@ static void usage(FILE *f) {
                 "                         names the caller, who may write)     [NETFAULTD_TLS_CLIENT_CA]\n"
                 "  --allowed-host NAMES   Host names a loopback listener also serves, comma-separated\n"
                 "                                                             [NETFAULTD_ALLOWED_HOST]\n"
+                "  --audit-log FILE       append the audit log (JSON lines) here too [NETFAULTD_AUDIT_LOG]\n"
                 "  --insecure-no-auth     serve a non-loopback listener without tokens or mTLS\n"
                 "                                                             [NETFAULTD_INSECURE_NO_AUTH=1]\n"
                 "  -h, --help             this text\n"
@@ -148,6 +149,8 @@ static int apply_opt(struct nf_config *c, int opt, const char *v) {
                 return copy_path("--tls-client-ca", v, c->tls_client_ca, sizeof(c->tls_client_ca));
         case 'H':
                 return copy_path("--allowed-host", v, c->allowed_hosts, sizeof(c->allowed_hosts));
+        case 'U':
+                return copy_path("--audit-log", v, c->audit_log, sizeof(c->audit_log));
         case 'I':
                 if (strcmp(v, "1") != 0 && strcmp(v, "true") != 0) {
                         fprintf(stderr, "netfaultd: NETFAULTD_INSECURE_NO_AUTH: '%s' is not 1 or true\n", v);
@@ -182,6 +185,7 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                 {"auth-token-file", required_argument, NULL, 'A'}, {"tls-cert", required_argument, NULL, 'C'},
                 {"tls-key", required_argument, NULL, 'K'},         {"tls-client-ca", required_argument, NULL, 'Q'},
                 {"allowed-host", required_argument, NULL, 'H'},    {"insecure-no-auth", no_argument, NULL, 'I'},
+                {"audit-log", required_argument, NULL, 'U'},
                 {"help", no_argument, NULL, 'h'},                  {"version", no_argument, NULL, 'V'},
                 {NULL, 0, NULL, 0}};
         static const struct {
@@ -199,7 +203,8 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                     {"NETFAULTD_REQUEST_TIMEOUT", 'R'},
                     {"NETFAULTD_AUTH_TOKEN_FILE", 'A'}, {"NETFAULTD_TLS_CERT", 'C'},
                     {"NETFAULTD_TLS_KEY", 'K'},        {"NETFAULTD_TLS_CLIENT_CA", 'Q'},
-                    {"NETFAULTD_ALLOWED_HOST", 'H'},   {"NETFAULTD_INSECURE_NO_AUTH", 'I'}};
+                    {"NETFAULTD_ALLOWED_HOST", 'H'},   {"NETFAULTD_INSECURE_NO_AUTH", 'I'},
+                    {"NETFAULTD_AUDIT_LOG", 'U'}};
         int opt;
 
         *c = (struct nf_config){.log_format = NF_LOG_TEXT,

@@ -39,6 +39,7 @@ struct nf_config {
         char allowed_hosts[512];
         char tls_cert[256], tls_key[256], tls_client_ca[256];
         bool insecure_no_auth; /* serve a non-loopback listener without credentials */
+        char audit_log[256];   /* audit lines are also appended here */
 };
 
 /* Returns -1 to exit with *exit_code (help and version exit 0, errors exit NF_EXIT_USAGE). */

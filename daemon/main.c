@@ -13,7 +13,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "api/audit.h"
 #include "api/http.h"
+#include "api/observe.h"
 #include "api/tls.h"
 #include "core/awsranges.h"
 #include "daemon/config.h"
@@ -155,6 +157,11 @@ int main(int argc, char **argv) {
                 nf_log(NF_LOG_ERROR, "daemon.start_failed", "%s", err);
                 return r == -EBUSY ? NF_EXIT_TEMPFAIL : NF_EXIT_STATEDIR;
         }
+        if (nf_audit_open(cfg.audit_log, err, sizeof(err)) < 0) {
+                nf_log(NF_LOG_ERROR, "daemon.start_failed", "%s", err);
+                nf_journal_close(&journal);
+                return NF_EXIT_USAGE;
+        }
         base = event_base_new();
         if (!base) {
                 nf_log(NF_LOG_ERROR, "daemon.start_failed", "cannot create the event loop");
@@ -189,6 +196,7 @@ int main(int argc, char **argv) {
                 goto out_registry;
         }
         log_capabilities(&reg.caps);
+        reg.on_event = nf_observe_fault_event; /* audit and metrics, resumed faults included */
         reg.resolver = resolver.dns ? &resolver : NULL;
         reg.aws = &aws;
 
@@ -282,6 +290,7 @@ out_base:
         nf_reload_reset();
         event_base_free(base);
         nf_journal_close(&journal);
+        nf_audit_close();
         if (nslock >= 0)
                 close(nslock);
         return exit_code;
