@@ -9,6 +9,7 @@
 #include "api/connections.h"
 #include "api/handlers.h"
 #include "api/http.h"
+#include "api/metrics.h"
 #include "api/rate_limit.h"
 #include "api/reply.h"
 #include "api/request.h"
@@ -18,6 +19,7 @@
  * comes before /v1/faults/{id}, so "/v1/faults/" is the collection, as it always was. */
 static const struct nf_route routes[] = {
         {"v1", "/healthz", false, {{EVHTTP_REQ_GET, nf_api_healthz, 0, 0, NF_ROLE_PUBLIC}}},
+        {"v1", "/metrics", false, {{EVHTTP_REQ_GET, nf_api_metrics, 0, 0, NF_ROLE_READ}}},
         {"v1", "/v1/capabilities", false, {{EVHTTP_REQ_GET, nf_api_capabilities, 0, 0, NF_ROLE_READ}}},
         {"v1", "/v1/faults", true,
          {{EVHTTP_REQ_GET, nf_api_faults_list, 0, 0, NF_ROLE_READ},
