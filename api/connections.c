@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "api/http.h"
+#include "api/tls.h"
 #include "core/clock.h"
 #include "core/log.h"
 
@@ -45,6 +46,7 @@ struct nf_conn {
         bool attached, dropping, watching;
         nf_client_gone_fn gone;
         void *gone_arg;
+        struct nf_req_info req; /* the request being served */
 };
 
 static void conn_unlink(struct nf_api *api, struct nf_conn *c) {
@@ -184,10 +186,16 @@ static void conn_timer(evutil_socket_t fd, short what, void *arg) {
 static struct bufferevent *conn_new(struct event_base *base, void *arg) {
         struct nf_api *api = arg;
         struct nf_conn *c = calloc(1, sizeof(*c));
-        struct bufferevent *bev = c ? bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE) : NULL;
+        /* With TLS, the handshake runs inside the bufferevent: evhttp and everything below see
+         * the same counted connection either way. */
+        struct bufferevent *bev = !c                   ? NULL
+                                  : nf_tls_enabled(api) ? nf_tls_bufferevent(api, base)
+                                                        : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
         if (!bev) {
                 free(c);
-                return NULL; /* evhttp makes its own; the connection goes uncounted */
+                /* evhttp makes its own; the connection goes uncounted. (On a TLS listener its plain
+                 * one reads the client's hello as a bad request line: that connection fails.) */
+                return NULL;
         }
         /* Our reference keeps the bufferevent readable until we attach (a few microseconds). */
         bufferevent_incref(bev);
@@ -219,6 +227,11 @@ static struct nf_conn *conn_of(struct nf_api *api, struct evhttp_request *req) {
                 if (c->evcon == evcon)
                         return c;
         return NULL;
+}
+
+struct nf_req_info *nf_conns_req(struct nf_api *api, struct evhttp_request *req) {
+        struct nf_conn *c = conn_of(api, req);
+        return c ? &c->req : NULL;
 }
 
 static void conn_request_done(struct evhttp_request *req, void *arg) {

@@ -4,8 +4,22 @@
 #pragma once
 #include "api/layer.h"
 
+#include <stdint.h>
+
+#include "api/auth.h"
+
 struct nf_api;
 struct evhttp_request;
+
+/* What the router learned of the request a connection is serving (evhttp serves one request at
+ * a time per connection), for the audit line and the metrics written when its reply leaves. */
+struct nf_req_info {
+        const char *route;   /* the route's pattern, NULL when none matched */
+        int64_t start_us;    /* when the router got it */
+        struct nf_caller caller;
+};
+/* req's, NULL for a connection evhttp made itself (not counted). */
+struct nf_req_info *nf_conns_req(struct nf_api *api, struct evhttp_request *req);
 
 /* Once the server listens (api->http and api->listener set), and once it has stopped. */
 void nf_conns_start(struct nf_api *api);

@@ -18,6 +18,9 @@ static const int status_of[NF_ERR_KIND_COUNT] = {
         [NF_ERR_METHOD] = 405,
         [NF_ERR_NOT_IMPLEMENTED] = 501,
         [NF_ERR_EXPECTATION] = 417,
+        [NF_ERR_UNAUTHENTICATED] = 401,
+        [NF_ERR_FORBIDDEN] = 403,
+        [NF_ERR_MISDIRECTED] = 421,
 };
 
 int nf_http_status(enum nf_err_kind kind) {
@@ -29,6 +32,7 @@ const char *nf_http_reason(int code) {
         case 200: return "OK";
         case 201: return "Created";
         case 400: return "Bad Request";
+        case 401: return "Unauthorized";
         case 403: return "Forbidden";
         case 404: return "Not Found";
         case 405: return "Method Not Allowed";
@@ -36,6 +40,7 @@ const char *nf_http_reason(int code) {
         case 413: return "Payload Too Large";
         case 415: return "Unsupported Media Type";
         case 417: return "Expectation Failed";
+        case 421: return "Misdirected Request";
         case 422: return "Unprocessable Entity";
         case 429: return "Too Many Requests";
         case 501: return "Not Implemented";

@@ -184,8 +184,12 @@ void nf_api_fault_renew(struct nf_api *api, struct evhttp_request *req, const ch
 void nf_api_healthz(struct nf_api *api, struct evhttp_request *req, const char *id) {
         cJSON *o = cJSON_CreateObject();
         (void)id;
-        /* Still serving, but not as promised (e.g. no guardian): say so, and why. */
+        /* Still serving, but not as promised (e.g. no guardian): say so, and why. Liveness probes
+         * come without credentials: where they are asked for, only a caller who may read learns
+         * more than ok/degraded. */
         cJSON_AddStringToObject(o, "status", api->reg->degraded[0] ? "degraded" : "ok");
+        if (api->caller.role == NF_ROLE_PUBLIC)
+                return nf_api_reply(req, 200, o);
         if (api->reg->degraded[0])
                 cJSON_AddStringToObject(o, "reason", api->reg->degraded);
         cJSON_AddNumberToObject(o, "faults", (double)api->reg->n_faults);

@@ -13,8 +13,11 @@
 #include <unistd.h>
 
 #include "api/connections.h"
+#include "api/observe.h"
 #include "api/reply.h"
 #include "api/routes.h"
+#include "api/tls.h"
+#include "core/log.h"
 
 /* libevent's own limits on a request; the router and the connection manager add the rest. */
 #define MAX_HEADERS_BYTES 8192
@@ -145,6 +148,14 @@ static int listen_tcp(struct nf_api *api, const struct nf_listen_addr *la, char 
 int nf_api_start(struct nf_api *api, struct event_base *base, struct nf_registry *reg, const struct nf_api_options *cfg,
                  char *err, size_t errlen) {
         *api = (struct nf_api){.base = base, .reg = reg, .cfg = cfg};
+        if (cfg->auth_token_file[0] && !(api->tokens = nf_tokens_load(cfg->auth_token_file, err, errlen)))
+                return -EINVAL;
+        if (nf_tls_start(api, err, errlen) < 0) {
+                nf_tokens_free(api->tokens);
+                api->tokens = NULL;
+                return -EINVAL;
+        }
+        api->loopback = !cfg->listen.is_unix && nf_auth_host_is_loopback(cfg->listen.host);
         api->http = evhttp_new(base);
         if (!api->http) {
                 snprintf(err, errlen, "cannot create the HTTP server");
@@ -158,6 +169,7 @@ int nf_api_start(struct nf_api *api, struct event_base *base, struct nf_registry
         evhttp_set_allowed_methods(api->http, 0xffff);
         nf_reply_set_limits(cfg->max_body_bytes, MAX_HEADERS_BYTES);
         evhttp_set_gencb(api->http, nf_route_request, api);
+        nf_reply_set_observer(nf_observe_reply, api);
         int r = cfg->listen.is_unix ? listen_unix(api, cfg->listen.host, err, errlen)
                                     : listen_tcp(api, &cfg->listen, err, errlen);
         if (r == 0)
@@ -168,6 +180,7 @@ int nf_api_start(struct nf_api *api, struct event_base *base, struct nf_registry
 void nf_api_stop(struct nf_api *api) {
         api->listener = NULL; /* evhttp_free frees it; closing connections must not resume it */
         nf_reply_set_limits(0, MAX_HEADERS_BYTES);
+        nf_reply_set_observer(NULL, NULL);
         if (api->http)
                 evhttp_free(api->http);
         nf_conns_stop(api);
@@ -178,4 +191,7 @@ void nf_api_stop(struct nf_api *api) {
                 unlink(api->unix_path);
         api->unix_path[0] = '\0';
         api->http = NULL;
+        nf_tls_stop(api);
+        nf_tokens_free(api->tokens);
+        api->tokens = NULL;
 }

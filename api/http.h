@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "api/auth.h"
 #include "api/rate_limit.h"
 #include "core/registry.h"
 
@@ -34,8 +35,13 @@ struct nf_api_options {
         uint32_t rate_limit_global;  /* ... from all clients together, 0: off */
         uint32_t max_connections;    /* 0: derived from RLIMIT_NOFILE */
         uint32_t request_timeout_s;
+        /* Who may call (api/auth.h, api/tls.h); "" for none. */
+        const char *auth_token_file;
+        const char *allowed_hosts;   /* comma-separated Host names a loopback listener also serves */
+        const char *tls_cert, *tls_key, *tls_client_ca;
 };
 struct nf_conn; /* one accepted connection (connections.c) */
+struct ssl_ctx_st;
 struct evconnlistener;
 struct event;
 
@@ -48,6 +54,11 @@ struct nf_api {
         dev_t unix_dev; /* the socket file we created, removed on exit only if still ours */
         ino_t unix_ino;
         uint16_t port; /* the TCP port bound (read back, for --listen HOST:0), 0 for unix: */
+        /* Callers (auth.c, tls.c). */
+        struct nf_tokens *tokens;  /* NULL without --auth-token-file */
+        struct ssl_ctx_st *tls;    /* NULL without --tls-cert */
+        bool loopback;             /* a TCP listener on a loopback address: Host is checked */
+        struct nf_caller caller;   /* of the request whose handler runs now */
         /* Rate limits (rate_limit.c). */
         struct nf_rate_bucket buckets[NF_RATE_BUCKETS];
         struct nf_rate_bucket global; /* every client's changing requests together */
@@ -63,6 +74,8 @@ struct nf_api {
 };
 
 
+/* -EINVAL (err naming it) when a token file or certificate does not load; another negative
+ * errno when the listener cannot be made. */
 int nf_api_start(struct nf_api *api, struct event_base *base, struct nf_registry *reg, const struct nf_api_options *cfg,
                  char *err, size_t errlen);
 void nf_api_stop(struct nf_api *api);

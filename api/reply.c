@@ -12,6 +12,13 @@
 #include "core/log.h"
 
 static uint32_t max_body_bytes, max_headers_bytes; /* named in libevent's 413 and 400 */
+static nf_reply_observer *observer;
+static void *observer_arg;
+
+void nf_reply_set_observer(nf_reply_observer *fn, void *arg) {
+        observer = fn;
+        observer_arg = arg;
+}
 
 void nf_reply_set_limits(uint32_t body_bytes, uint32_t headers_bytes) {
         max_body_bytes = body_bytes;
@@ -34,11 +41,22 @@ void nf_api_reply(struct evhttp_request *req, int code, cJSON *body) {
         struct evkeyvalq *h = evhttp_request_get_output_headers(req);
         evhttp_add_header(h, "Content-Type", "application/json");
         evhttp_add_header(h, "Cache-Control", "no-store");
+        if (observer)
+                observer(observer_arg, req, code, body);
         evhttp_send_reply(req, code, nf_http_reason(code), buf);
         if (buf)
                 evbuffer_free(buf);
         free(s);
         cJSON_Delete(body);
+}
+
+void nf_api_reply_text(struct evhttp_request *req, int code, const char *content_type, struct evbuffer *body) {
+        struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+        evhttp_add_header(h, "Content-Type", content_type);
+        evhttp_add_header(h, "Cache-Control", "no-store");
+        if (observer)
+                observer(observer_arg, req, code, NULL);
+        evhttp_send_reply(req, code, nf_http_reason(code), body);
 }
 
 void nf_api_reply_error(struct evhttp_request *req, const struct nf_err *e) {
@@ -86,6 +104,8 @@ void evhttp_send_error(struct evhttp_request *req, int code, const char *why) {
         }
         cJSON *body = nf_err_to_json(&e);
         char *s = cJSON_PrintUnformatted(body);
+        if (observer)
+                observer(observer_arg, req, code, body);
         cJSON_Delete(body);
         evhttp_clear_headers(h);
         evhttp_add_header(h, "Content-Type", "application/json");

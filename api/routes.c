@@ -8,22 +8,28 @@
 
 #include "api/connections.h"
 #include "api/handlers.h"
+#include "api/http.h"
+#include "api/metrics.h"
 #include "api/rate_limit.h"
 #include "api/reply.h"
 #include "api/request.h"
+#include "core/clock.h"
 
 /* Every route of netfaultd's own API. The first pattern that matches a path wins: the collection
  * comes before /v1/faults/{id}, so "/v1/faults/" is the collection, as it always was. */
 static const struct nf_route routes[] = {
-        {"v1", "/healthz", false, {{EVHTTP_REQ_GET, nf_api_healthz, 0, 0}}},
-        {"v1", "/v1/capabilities", false, {{EVHTTP_REQ_GET, nf_api_capabilities, 0, 0}}},
+        {"v1", "/healthz", false, {{EVHTTP_REQ_GET, nf_api_healthz, 0, 0, NF_ROLE_PUBLIC}}},
+        {"v1", "/metrics", false, {{EVHTTP_REQ_GET, nf_api_metrics, 0, 0, NF_ROLE_READ}}},
+        {"v1", "/v1/capabilities", false, {{EVHTTP_REQ_GET, nf_api_capabilities, 0, 0, NF_ROLE_READ}}},
         {"v1", "/v1/faults", true,
-         {{EVHTTP_REQ_GET, nf_api_faults_list, 0, 0},
-          {EVHTTP_REQ_POST, nf_api_fault_create, NF_ROUTE_RATE_LIMITED, NF_QUERY_DRY_RUN},
-          {EVHTTP_REQ_DELETE, nf_api_faults_delete_all, NF_ROUTE_RATE_LIMITED, 0}}},
+         {{EVHTTP_REQ_GET, nf_api_faults_list, 0, 0, NF_ROLE_READ},
+          {EVHTTP_REQ_POST, nf_api_fault_create, NF_ROUTE_RATE_LIMITED, NF_QUERY_DRY_RUN, NF_ROLE_WRITE},
+          {EVHTTP_REQ_DELETE, nf_api_faults_delete_all, NF_ROUTE_RATE_LIMITED, 0, NF_ROLE_WRITE}}},
         {"v1", "/v1/faults/{id}", false,
-         {{EVHTTP_REQ_GET, nf_api_fault_get, 0, 0}, {EVHTTP_REQ_DELETE, nf_api_fault_delete, NF_ROUTE_RATE_LIMITED, 0}}},
-        {"v1", "/v1/faults/{id}/renew", false, {{EVHTTP_REQ_POST, nf_api_fault_renew, NF_ROUTE_RATE_LIMITED, 0}}},
+         {{EVHTTP_REQ_GET, nf_api_fault_get, 0, 0, NF_ROLE_READ},
+          {EVHTTP_REQ_DELETE, nf_api_fault_delete, NF_ROUTE_RATE_LIMITED, 0, NF_ROLE_WRITE}}},
+        {"v1", "/v1/faults/{id}/renew", false,
+         {{EVHTTP_REQ_POST, nf_api_fault_renew, NF_ROUTE_RATE_LIMITED, 0, NF_ROLE_WRITE}}},
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(*routes))
@@ -161,6 +167,11 @@ void nf_route_request(struct evhttp_request *req, void *arg) {
                 path = "/";
         const struct nf_route *route = nf_route_match(path, id);
         const struct nf_route_method *rm = route ? nf_route_method(route, m) : NULL;
+        struct nf_req_info *info = nf_conns_req(api, req);
+        if (info) {
+                *info = (struct nf_req_info){.route = route ? route->pattern : NULL, .start_us = nf_now_monotonic_us()};
+                nf_auth_caller_address(api, req, &info->caller);
+        }
         if (!request_ok(req, m, rm))
                 return;
         if (!route) {
@@ -169,6 +180,12 @@ void nf_route_request(struct evhttp_request *req, void *arg) {
         }
         if (!rm)
                 return method_not_allowed(req, route, path);
+        /* Into the connection's record first: a refusal's reply (and its audit line) names the caller. */
+        struct nf_caller *who = info ? &info->caller : &api->caller;
+        bool allowed = nf_auth_request(api, req, rm->role, who);
+        api->caller = *who;
+        if (!allowed)
+                return;
         if ((rm->limits & NF_ROUTE_RATE_LIMITED) && !nf_rate_ok(api, req))
                 return;
         rm->handler(api, req, id);

@@ -5,6 +5,8 @@
 #pragma once
 #include "api/layer.h"
 
+#include "api/auth.h"
+
 #include <event2/http.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,6 +34,7 @@ struct nf_route_method {
         nf_route_handler *handler;
         unsigned limits; /* NF_ROUTE_* */
         unsigned query;  /* NF_QUERY_* parameters it takes (api/request.h); none by default */
+        enum nf_role role; /* who may call it when credentials are asked for; unsaid: write */
 };
 
 struct nf_route {

@@ -17,6 +17,12 @@ int64_t nf_now_monotonic_ms(void) {
         return ms(CLOCK_MONOTONIC);
 }
 
+int64_t nf_now_monotonic_us(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 char *nf_format_time(int64_t t, char *buf, size_t len) {
         time_t s = (time_t)(t / 1000);
         struct tm tm;

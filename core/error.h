@@ -24,6 +24,10 @@ enum nf_err_kind {
         NF_ERR_METHOD,             /* the resource does not take this method */
         NF_ERR_NOT_IMPLEMENTED,    /* the method is unknown to the server */
         NF_ERR_EXPECTATION,        /* an Expect header other than 100-continue */
+        /* Kinds of the caller's standing, found by the surfaces (api/auth.c). */
+        NF_ERR_UNAUTHENTICATED,    /* no credentials, or ones that match nothing */
+        NF_ERR_FORBIDDEN,          /* known caller, but its role does not allow this */
+        NF_ERR_MISDIRECTED,        /* the request names a host this listener does not serve */
         NF_ERR_KIND_COUNT
 };
 

@@ -220,7 +220,17 @@ void nf_journal_close(struct nf_journal *j) {
         j->lock_fd = j->dfd = -1;
 }
 
+static int write_atomic_once(struct nf_journal *j, const char *name, const char *text);
+
+/* Every failed write is counted (netfaultd_journal_write_errors_total). */
 static int write_atomic(struct nf_journal *j, const char *name, const char *text) {
+        int r = write_atomic_once(j, name, text);
+        if (r < 0)
+                j->write_errors++;
+        return r;
+}
+
+static int write_atomic_once(struct nf_journal *j, const char *name, const char *text) {
         char tmp[320];
         int fd, r = 0;
         size_t len = strlen(text), off = 0;

@@ -16,6 +16,7 @@ struct nf_journal {
         char dir[256];
         int dfd;     /* the directory, opened once (O_NOFOLLOW); every file is reached relative to it */
         int lock_fd;
+        unsigned long write_errors; /* records that could not be written (for /metrics) */
 };
 
 struct nf_journal_entry {

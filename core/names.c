@@ -208,6 +208,7 @@ static void on_reresolved(struct nf_lookup *l, void *arg) {
                         /* Keep what we know: a resolver outage must not shrink (or widen) the fault. */
                         nf_log(NF_LOG_WARN, "dns.failed", "%s: %s resolved to nothing (%s); keeping %zu address(es)", f->id,
                                res->name, res->err ? nf_resolver_strerror(res->err) : "no record", fn->n_addrs);
+                        nf_registry_event(r, f, NF_FAULT_RESOLVED, res->name, 0, "failed");
                         continue;
                 }
                 fn->resolved_ms = nf_now_realtime_ms();
@@ -220,7 +221,9 @@ static void on_reresolved(struct nf_lookup *l, void *arg) {
                         if (!known && fn->n_addrs < NF_MAX_NAME_ADDRS)
                                 fn->addrs[fn->n_addrs++] = res->addrs[k];
                 }
+                size_t before = f->n_eff;
                 extend_fault(r, f, res->addrs, res->n_addrs);
+                nf_registry_event(r, f, NF_FAULT_RESOLVED, res->name, 0, f->n_eff != before ? "changed" : "unchanged");
         }
         nf_lookup_free(l);
         nf_names_schedule(r, f, ttl);

@@ -56,6 +56,13 @@ void nf_fault_free(struct nf_fault *f) {
         free(f);
 }
 
+void nf_registry_event(struct nf_registry *r, const struct nf_fault *f, enum nf_fault_event what, const char *why,
+                       int64_t took_us, const char *result) {
+        struct nf_fault_event_info ev = {.what = what, .why = why, .took_us = took_us, .result = result};
+        if (r->on_event)
+                r->on_event(r->on_event_arg, f, &ev);
+}
+
 /* ---- timers ---- */
 
 static void on_expiry(evutil_socket_t fd, short what, void *arg) {
@@ -255,7 +262,9 @@ int nf_registry_commit(struct nf_registry *r, struct nf_fault *f, int64_t create
                                "the fault's record cannot be written to the journal in %s: %s; nothing was applied",
                                r->journal->dir, strerror(-rc));
         }
+        int64_t t0 = nf_now_monotonic_us();
         rc = nf_apply(&r->applier, &f->plan, &ae);
+        int64_t took_us = nf_now_monotonic_us() - t0;
         if (rc < 0) {
                 enum nf_err_kind kind = rc == -EBUSY || rc == -EEXIST ? NF_ERR_CONFLICT
                                         : rc == -EPERM                ? NF_ERR_DENIED
@@ -291,6 +300,7 @@ int nf_registry_commit(struct nf_registry *r, struct nf_fault *f, int64_t create
         r->n_filters += f->plan.n_keys * f->plan.n_links;
         nf_log(NF_LOG_INFO, "fault.created", "%s%s%s: %zu prefixes on %zu interface(s), slot %u, until %lld", f->id,
                f->spec.name[0] ? " " : "", f->spec.name, f->n_eff, f->n_ifaces, f->slot, (long long)f->expires_ms);
+        nf_registry_event(r, f, NF_FAULT_CREATED, NULL, took_us, NULL);
         return 0;
 }
 
@@ -331,12 +341,15 @@ int nf_registry_renew(struct nf_registry *r, struct nf_fault *f, struct nf_err *
                 return nf_fail(e, NF_ERR_INTERNAL, "internal", NULL, "cannot arm the lease timer");
         f->lease_expires_ms = nf_now_realtime_ms() + in;
         nf_log(NF_LOG_DEBUG, "fault.renewed", "%s lease until %lld", f->id, (long long)f->lease_expires_ms);
+        nf_registry_event(r, f, NF_FAULT_RENEWED, NULL, 0, NULL);
         return 0;
 }
 
 int nf_registry_delete(struct nf_registry *r, struct nf_fault *f, const char *why) {
         struct nf_apply_error ae;
+        int64_t t0 = nf_now_monotonic_us();
         int rc = nf_revert(&r->applier, &f->plan, &ae);
+        nf_registry_event(r, f, rc < 0 ? NF_FAULT_REVERT_FAILED : NF_FAULT_REVERTED, why, nf_now_monotonic_us() - t0, NULL);
         if (rc < 0)
                 nf_log(NF_LOG_ERROR, "fault.revert_failed", "%s: %s: %s%s%s", f->id, ae.message, strerror(-rc),
                        ae.extack[0] ? "; kernel said: " : "", ae.extack);

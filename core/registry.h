@@ -58,6 +58,26 @@ struct nf_fault {
         struct nf_fault *next;
 };
 
+/* A fault's state changed (or its names were resolved again): the surfaces' audit log and
+ * metrics learn it through one callback the daemon or API installs, so that the core names no
+ * surface. why is the revert's reason as given to nf_registry_delete ("expired", "lease not
+ * renewed", "deleted by request", "shutdown"); took_us the kernel work (apply or revert);
+ * result, for NF_FAULT_RESOLVED: "changed", "unchanged" or "failed". */
+enum nf_fault_event {
+        NF_FAULT_CREATED,
+        NF_FAULT_RENEWED,
+        NF_FAULT_REVERTED,
+        NF_FAULT_REVERT_FAILED,
+        NF_FAULT_RESOLVED,
+};
+struct nf_fault_event_info {
+        enum nf_fault_event what;
+        const char *why;
+        int64_t took_us;
+        const char *result;
+};
+typedef void nf_fault_event_fn(void *arg, const struct nf_fault *f, const struct nf_fault_event_info *ev);
+
 struct nf_registry_limits {
         uint32_t max_faults;
         uint32_t max_filters; /* across every active fault and interface */
@@ -79,6 +99,8 @@ struct nf_registry {
         uint32_t next_action; /* rotates the shared action indexes, see nf_scope_action_indexes() */
         size_t n_pending_creates; /* waiting for DNS answers (create.c) */
         char degraded[256];   /* why the daemon is not fully protecting, "" when it is (/healthz) */
+        nf_fault_event_fn *on_event; /* may be NULL */
+        void *on_event_arg;
 };
 
 int nf_registry_init(struct nf_registry *r, struct event_base *base, const struct nf_registry_limits *lim,
@@ -104,6 +126,10 @@ size_t nf_registry_delete_all(struct nf_registry *r, const char *why);
 void nf_fault_free(struct nf_fault *f);
 
 /* Within the core. */
+
+/* Tells the installed on_event, if any. */
+void nf_registry_event(struct nf_registry *r, const struct nf_fault *f, enum nf_fault_event what, const char *why,
+                       int64_t took_us, const char *result);
 
 /* The two steps of nf_registry_create, apart for --on-start=resume (a journaled id, slot and
  * times). prepare: everything up to the kernel, the fault fully planned and nothing changed

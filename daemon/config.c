@@ -31,6 +31,18 @@ static void usage(FILE *f) {
                 "  --aws-ip-ranges FILE   AWS ip-ranges.json for aws: targets [NETFAULTD_AWS_IP_RANGES]\n"
                 "  --dns-min-ttl S        re-resolve hostnames at most this often [NETFAULTD_DNS_MIN_TTL, 5]\n"
                 "  --dns-max-ttl S        and at least this often             [NETFAULTD_DNS_MAX_TTL, 300]\n"
+                "  --auth-token-file FILE bearer tokens, NAME read|write SECRET a line (SIGHUP reloads)\n"
+                "                                                             [NETFAULTD_AUTH_TOKEN_FILE]\n"
+                "  --tls-cert FILE        serve HTTPS (TLS 1.2/1.3) with this PEM certificate chain\n"
+                "                                                             [NETFAULTD_TLS_CERT]\n"
+                "  --tls-key FILE         and its PEM private key             [NETFAULTD_TLS_KEY]\n"
+                "  --tls-client-ca FILE   ask for client certificates this CA signed (mTLS; the subject\n"
+                "                         names the caller, who may write)     [NETFAULTD_TLS_CLIENT_CA]\n"
+                "  --allowed-host NAMES   Host names a loopback listener also serves, comma-separated\n"
+                "                                                             [NETFAULTD_ALLOWED_HOST]\n"
+                "  --audit-log FILE       append the audit log (JSON lines) here too [NETFAULTD_AUDIT_LOG]\n"
+                "  --insecure-no-auth     serve a non-loopback listener without tokens or mTLS\n"
+                "                                                             [NETFAULTD_INSECURE_NO_AUTH=1]\n"
                 "  -h, --help             this text\n"
                 "  -V, --version          the version\n\n"
                 "Exit codes: 0 stopped cleanly (every fault reverted), 64 bad usage, 69 netlink unavailable,\n"
@@ -49,6 +61,15 @@ static int parse_u32(const char *name, const char *v, uint32_t lo, uint32_t hi, 
                 return -1;
         }
         *out = (uint32_t)x;
+        return 0;
+}
+
+static int copy_path(const char *name, const char *v, char *dst, size_t len) {
+        if (!*v || strlen(v) >= len) {
+                fprintf(stderr, "netfaultd: %s: '%s' is empty or longer than %zu bytes\n", name, v, len - 1);
+                return -1;
+        }
+        snprintf(dst, len, "%s", v);
         return 0;
 }
 
@@ -118,6 +139,25 @@ static int apply_opt(struct nf_config *c, int opt, const char *v) {
                 return parse_u32("--dns-min-ttl", v, 1, 86400, &c->dns_min_ttl_s);
         case 'T':
                 return parse_u32("--dns-max-ttl", v, 1, 86400, &c->dns_max_ttl_s);
+        case 'A':
+                return copy_path("--auth-token-file", v, c->auth_token_file, sizeof(c->auth_token_file));
+        case 'C':
+                return copy_path("--tls-cert", v, c->tls_cert, sizeof(c->tls_cert));
+        case 'K':
+                return copy_path("--tls-key", v, c->tls_key, sizeof(c->tls_key));
+        case 'Q':
+                return copy_path("--tls-client-ca", v, c->tls_client_ca, sizeof(c->tls_client_ca));
+        case 'H':
+                return copy_path("--allowed-host", v, c->allowed_hosts, sizeof(c->allowed_hosts));
+        case 'U':
+                return copy_path("--audit-log", v, c->audit_log, sizeof(c->audit_log));
+        case 'I':
+                if (strcmp(v, "1") != 0 && strcmp(v, "true") != 0) {
+                        fprintf(stderr, "netfaultd: NETFAULTD_INSECURE_NO_AUTH: '%s' is not 1 or true\n", v);
+                        return -1;
+                }
+                c->insecure_no_auth = true;
+                return 0;
         case 'o':
                 if (strcmp(v, "revert") != 0 && strcmp(v, "resume") != 0) {
                         fprintf(stderr, "netfaultd: --on-start: '%s' is not revert or resume\n", v);
@@ -142,6 +182,10 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                 {"rate-limit-global", required_argument, NULL, 'g'},
                 {"max-connections", required_argument, NULL, 'c'},
                 {"request-timeout", required_argument, NULL, 'R'},
+                {"auth-token-file", required_argument, NULL, 'A'}, {"tls-cert", required_argument, NULL, 'C'},
+                {"tls-key", required_argument, NULL, 'K'},         {"tls-client-ca", required_argument, NULL, 'Q'},
+                {"allowed-host", required_argument, NULL, 'H'},    {"insecure-no-auth", no_argument, NULL, 'I'},
+                {"audit-log", required_argument, NULL, 'U'},
                 {"help", no_argument, NULL, 'h'},                  {"version", no_argument, NULL, 'V'},
                 {NULL, 0, NULL, 0}};
         static const struct {
@@ -156,7 +200,11 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                     {"NETFAULTD_AWS_IP_RANGES", 'a'},  {"NETFAULTD_DNS_MIN_TTL", 't'},
                     {"NETFAULTD_DNS_MAX_TTL", 'T'},
                     {"NETFAULTD_RATE_LIMIT_GLOBAL", 'g'}, {"NETFAULTD_MAX_CONNECTIONS", 'c'},
-                    {"NETFAULTD_REQUEST_TIMEOUT", 'R'}};
+                    {"NETFAULTD_REQUEST_TIMEOUT", 'R'},
+                    {"NETFAULTD_AUTH_TOKEN_FILE", 'A'}, {"NETFAULTD_TLS_CERT", 'C'},
+                    {"NETFAULTD_TLS_KEY", 'K'},        {"NETFAULTD_TLS_CLIENT_CA", 'Q'},
+                    {"NETFAULTD_ALLOWED_HOST", 'H'},   {"NETFAULTD_INSECURE_NO_AUTH", 'I'},
+                    {"NETFAULTD_AUDIT_LOG", 'U'}};
         int opt;
 
         *c = (struct nf_config){.log_format = NF_LOG_TEXT,
@@ -194,7 +242,7 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                         *exit_code = NF_EXIT_OK;
                         return -1;
                 }
-                if (opt == '?' || apply_opt(c, opt, optarg) < 0) {
+                if (opt == '?' || apply_opt(c, opt, opt == 'I' ? "1" : optarg) < 0) {
                         fprintf(stderr, "Try 'netfaultd --help'.\n");
                         return -1;
                 }
@@ -219,6 +267,16 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
         }
         if (c->resume && !c->listen_addr.is_unix && c->listen_addr.port == 0) {
                 fprintf(stderr, "netfaultd: --listen %s: port 0 (any free port) cannot be used with --on-start resume\n",
+                        c->listen);
+                return -1;
+        }
+        /* Anything but loopback or a Unix socket is reachable from other hosts: it needs
+         * credentials, or an explicit --insecure-no-auth (main.c logs it loudly). */
+        if (!c->listen_addr.is_unix && !nf_auth_host_is_loopback(c->listen_addr.host) && !c->auth_token_file[0] &&
+            !c->tls_client_ca[0] && !c->insecure_no_auth) {
+                fprintf(stderr,
+                        "netfaultd: --listen %s is not loopback: refusing to serve it without credentials; give "
+                        "--auth-token-file or --tls-client-ca (with --tls-cert/--tls-key), or --insecure-no-auth\n",
                         c->listen);
                 return -1;
         }

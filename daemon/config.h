@@ -34,6 +34,12 @@ struct nf_config {
         bool resume;         /* --on-start=resume */
         char aws_ip_ranges[256];
         uint32_t dns_min_ttl_s, dns_max_ttl_s;
+        /* Who may call (issue 14): "" for none. */
+        char auth_token_file[256];
+        char allowed_hosts[512];
+        char tls_cert[256], tls_key[256], tls_client_ca[256];
+        bool insecure_no_auth; /* serve a non-loopback listener without credentials */
+        char audit_log[256];   /* audit lines are also appended here */
 };
 
 /* Returns -1 to exit with *exit_code (help and version exit 0, errors exit NF_EXIT_USAGE). */

@@ -13,7 +13,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "api/audit.h"
 #include "api/http.h"
+#include "api/observe.h"
+#include "api/tls.h"
 #include "core/awsranges.h"
 #include "daemon/config.h"
 #include "daemon/guardian.h"
@@ -99,6 +102,20 @@ static void log_capabilities(const struct nf_caps *c) {
                        c->detail[i][0] ? " - " : "", c->detail[i]);
 }
 
+/* Who may call, said once at start; an unauthenticated remote listener as loudly as we can. */
+static void log_access(const struct nf_config *cfg, const struct nf_api *api) {
+        char names[512];
+        nf_tokens_describe(api->tokens, names, sizeof(names));
+        if (!nf_auth_enabled(api) && !cfg->listen_addr.is_unix && !api->loopback)
+                nf_log(NF_LOG_ERROR, "http.insecure_no_auth",
+                       "--insecure-no-auth: %s is served WITHOUT ANY AUTHENTICATION%s: whoever reaches it can inject and "
+                       "revert faults",
+                       cfg->listen, nf_tls_enabled(api) ? "" : " and in clear text");
+        nf_log(NF_LOG_INFO, "http.access", "%s; %s; tokens: %s%s", nf_tls_enabled(api) ? "TLS" : "plain HTTP",
+               nf_tls_client_certs(api) ? "client certificates verified (--tls-client-ca)" : "no client certificates",
+               names[0] ? names : "none", api->loopback ? "; Host must be a loopback name" : "");
+}
+
 int main(int argc, char **argv) {
         struct nf_config cfg;
         struct nf_journal journal;
@@ -140,6 +157,11 @@ int main(int argc, char **argv) {
                 nf_log(NF_LOG_ERROR, "daemon.start_failed", "%s", err);
                 return r == -EBUSY ? NF_EXIT_TEMPFAIL : NF_EXIT_STATEDIR;
         }
+        if (nf_audit_open(cfg.audit_log, err, sizeof(err)) < 0) {
+                nf_log(NF_LOG_ERROR, "daemon.start_failed", "%s", err);
+                nf_journal_close(&journal);
+                return NF_EXIT_USAGE;
+        }
         base = event_base_new();
         if (!base) {
                 nf_log(NF_LOG_ERROR, "daemon.start_failed", "cannot create the event loop");
@@ -174,6 +196,7 @@ int main(int argc, char **argv) {
                 goto out_registry;
         }
         log_capabilities(&reg.caps);
+        reg.on_event = nf_observe_fault_event; /* audit and metrics, resumed faults included */
         reg.resolver = resolver.dns ? &resolver : NULL;
         reg.aws = &aws;
 
@@ -201,12 +224,18 @@ int main(int argc, char **argv) {
                                           .rate_limit_global = cfg.rate_limit_global,
                                           .max_connections = cfg.max_connections,
                                           .request_timeout_s = cfg.request_timeout_s,
-                                          .listen = cfg.listen_addr};
-        if (nf_api_start(&api, base, &reg, &api_opts, err, sizeof(err)) < 0) {
+                                          .listen = cfg.listen_addr,
+                                          .auth_token_file = cfg.auth_token_file,
+                                          .allowed_hosts = cfg.allowed_hosts,
+                                          .tls_cert = cfg.tls_cert,
+                                          .tls_key = cfg.tls_key,
+                                          .tls_client_ca = cfg.tls_client_ca};
+        if ((r = nf_api_start(&api, base, &reg, &api_opts, err, sizeof(err))) < 0) {
                 nf_log(NF_LOG_ERROR, "daemon.start_failed", "%s", err);
-                exit_code = NF_EXIT_OSERR;
+                exit_code = r == -EINVAL ? NF_EXIT_USAGE : NF_EXIT_OSERR; /* a token file or certificate */
                 goto out_api;
         }
+        log_access(&cfg, &api);
         /* With --listen HOST:0 the port is known only now; nothing was applied since start-up
          * (resume is refused with port 0), so the guard covers every fault from the first. */
         reg.api_port = reg.applier.guard_port = api.port;
@@ -220,6 +249,8 @@ int main(int argc, char **argv) {
         nf_reload_register("aws_ip_ranges", reload_aws, &aws_reload);
         if (resolver.dns)
                 nf_reload_register("resolv.conf", reload_resolv, &resolver);
+        nf_reload_register("auth_tokens", nf_auth_reload, &api);
+        nf_reload_register("tls", nf_tls_reload, &api);
         if ((sighup = evsignal_new(base, SIGHUP, on_hup, NULL)))
                 evsignal_add(sighup, NULL);
         for (int i = 0; i < 3; i++)
@@ -259,6 +290,7 @@ out_base:
         nf_reload_reset();
         event_base_free(base);
         nf_journal_close(&journal);
+        nf_audit_close();
         if (nslock >= 0)
                 close(nslock);
         return exit_code;

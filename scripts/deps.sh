@@ -4,8 +4,8 @@
 # qemu + busybox + cpio + iperf3 + ping for the real-kernel lab). Idempotent and quiet when
 # everything is present.
 set -eu
-BUILD="gcc meson ninja-build pkg-config libnl-3-dev libnl-route-3-dev libmnl-dev libevent-dev libcjson-dev"
-TEST="curl iproute2 python3 qemu-system-x86 busybox-static cpio iperf3 iputils-ping procps clang libclang-rt-14-dev util-linux systemd"
+BUILD="gcc meson ninja-build pkg-config libnl-3-dev libnl-route-3-dev libmnl-dev libevent-dev libcjson-dev libssl-dev"
+TEST="curl openssl prometheus iproute2 python3 qemu-system-x86 busybox-static cpio iperf3 iputils-ping procps clang libclang-rt-14-dev util-linux systemd"
 pkgs=$BUILD
 [ "${1:-build}" = test ] && pkgs="$BUILD $TEST"
 missing=""

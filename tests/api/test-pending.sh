@@ -33,7 +33,7 @@ python3 - <<'PY'
 import socket, time
 body = b'{"targets":["slow1.lab.test"],"interfaces":["lo"],"blackhole":true}'
 s = socket.create_connection(("127.0.0.1", 9700))
-s.send(b"POST /v1/faults HTTP/1.1\r\nHost: nf\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+s.send(b"POST /v1/faults HTTP/1.1\r\nHost: 127.0.0.1:9700\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
 time.sleep(0.5)
 s.close()
 PY

@@ -39,7 +39,7 @@ FLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -DNETFAULTD_VERS
 # stops the run like a crash.
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$ROOT/tests/fuzz/ubsan.supp"
 INC="-I$ROOT -I/usr/include/libnl3 -I/usr/include/cjson"
-LIBS="-lnl-route-3 -lnl-3 -lmnl -levent -lcjson -lm"
+LIBS="-lnl-route-3 -lnl-3 -lmnl -levent -levent_openssl -lssl -lcrypto -lcjson -lm"
 
 # The daemon's sources once, as objects (fuzzer-instrumented, no main), then one link per target.
 mkdir -p "$T/obj"
