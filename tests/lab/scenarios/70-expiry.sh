@@ -2,11 +2,13 @@
 # expiry: a fault with "duration_s": 2 ends by itself. Polled every ~0.2 s
 # (HTTP over busybox nc and one ping per round, in one shell in `task`):
 # GET /v1/faults/{id} turns 404 (or state "expired") and the delay is gone
-# 1.7..3.0 s after the POST was sent (the clock starts before the request: the
+# 1.7..4.5 s after the POST was sent (the clock starts before the request: the
 # fault's two seconds start at created_at, inside the request, and a reply
 # slowed by a busy host once made a clock started after it see the end at
-# 1.67 s; polling granularity and TCG set the upper bound); then the tc/link
-# state equals the state before the fault.
+# 1.67 s; the upper bound is loose because each polling round (an HTTP GET over
+# nc and a ping) took up to a second on a busy host, 3.3 s seen; the daemon's
+# own clock is checked to 250 ms below); then the tc/link state equals the
+# state before the fault.
 . /lab/lib.sh
 nf_start || exit 0
 state_dump "$WORK/before"
@@ -51,8 +53,8 @@ if nf_create "expiry" '{"targets":["10.0.1.10"],"delay":{"ms":100},"duration_s":
     [ -n "$exp" ] && tap_ok "expiry: response has expires_at" || tap_fail "expiry: response has expires_at"
     eval "$(t sh "$WORK/poll.sh" "$NF_ID" "$t0")"
     # Seen from outside by polling: loose bounds (a slow guest stretches each poll round).
-    tap_between "expiry: GET says gone (404/expired) after" "$(awk -v m="$gone_ms" 'BEGIN{if (m != "") printf "%.2f", m/1000}')" 1.7 3.0 " s"
-    tap_between "expiry: RTT back below 50 ms after" "$(awk -v m="$norm_ms" 'BEGIN{if (m != "") printf "%.2f", m/1000}')" 1.7 3.0 " s"
+    tap_between "expiry: GET says gone (404/expired) after" "$(awk -v m="$gone_ms" 'BEGIN{if (m != "") printf "%.2f", m/1000}')" 1.7 4.5 " s"
+    tap_between "expiry: RTT back below 50 ms after" "$(awk -v m="$norm_ms" 'BEGIN{if (m != "") printf "%.2f", m/1000}')" 1.7 4.5 " s"
     # And exactly, on the daemon's own clock: the revert is logged within 250 ms of expires_at.
     # The line is written once the revert's netlink work is done, which under TCG takes tens of
     # ms and more when the host is busy (120 ms seen); a timer kept in whole seconds, or re-armed
