@@ -31,6 +31,8 @@ static void usage(FILE *f) {
                 "  --aws-ip-ranges FILE   AWS ip-ranges.json for aws: targets [NETFAULTD_AWS_IP_RANGES]\n"
                 "  --dns-min-ttl S        re-resolve hostnames at most this often [NETFAULTD_DNS_MIN_TTL, 5]\n"
                 "  --dns-max-ttl S        and at least this often             [NETFAULTD_DNS_MAX_TTL, 300]\n"
+                "  --health               ask the daemon at --listen for /healthz: exit 0 when it answers\n"
+                "                         \"ok\" within 2 s, 1 otherwise (a container health check)\n"
                 "  -h, --help             this text\n"
                 "  -V, --version          the version\n\n"
                 "Exit codes: 0 stopped cleanly (every fault reverted), 64 bad usage, 69 netlink unavailable,\n"
@@ -142,6 +144,7 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                 {"rate-limit-global", required_argument, NULL, 'g'},
                 {"max-connections", required_argument, NULL, 'c'},
                 {"request-timeout", required_argument, NULL, 'R'},
+                {"health", no_argument, NULL, 'H'},
                 {"help", no_argument, NULL, 'h'},                  {"version", no_argument, NULL, 'V'},
                 {NULL, 0, NULL, 0}};
         static const struct {
@@ -193,6 +196,10 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                         printf("netfaultd %s\n", NETFAULTD_VERSION);
                         *exit_code = NF_EXIT_OK;
                         return -1;
+                }
+                if (opt == 'H') {
+                        c->health = true;
+                        continue;
                 }
                 if (opt == '?' || apply_opt(c, opt, optarg) < 0) {
                         fprintf(stderr, "Try 'netfaultd --help'.\n");

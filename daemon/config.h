@@ -32,6 +32,7 @@ struct nf_config {
         bool resume;         /* --on-start=resume */
         char aws_ip_ranges[256];
         uint32_t dns_min_ttl_s, dns_max_ttl_s;
+        bool health; /* --health: ask the running daemon (at --listen) for /healthz and exit 0 or 1 */
 };
 
 /* Returns -1 to exit with *exit_code (help and version exit 0, errors exit NF_EXIT_USAGE). */
