@@ -24,7 +24,7 @@ expect() {
     else fail "$desc (exit $rc, want $want with '$pat': $out)"; fi
 }
 daemon() { "$BIN" --state-dir "$T/state" "$@" 2>>"$T/log" & D=$!; }
-up() { for i in $(seq 50); do "$BIN" --health "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
+up() { for i in $(seq 100); do "$BIN" --health "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
 stop() { kill "$D" 2>/dev/null; wait "$D" 2>/dev/null; }
 
 expect "nothing listens: unhealthy" 1 "unhealthy: cannot connect to 127.0.0.1:9700" -- "$BIN" --health
@@ -40,7 +40,11 @@ expect "--listen wins over NETFAULTD_LISTEN (as for the daemon)" 1 "unhealthy" -
 g=$(for c in /proc/[0-9]*/comm; do p=${c%/comm}; [ "$(cat $c 2>/dev/null)" = netfaultd-guard ] &&
     [ "$(awk '/^PPid/ {print $2}' $p/status)" = "$D" ] && echo ${p#/proc/}; done | head -n1)
 kill -9 "$g"
-sleep 0.2
+# The daemon restarts it a second later: ask until the answer is the degraded one (or give up).
+for i in $(seq 20); do
+    "$BIN" --health --listen 127.0.0.1:9711 | grep -q degraded && break
+    sleep 0.02
+done
 expect "the guardian killed: unhealthy, with the daemon's reason" 1 "unhealthy: degraded: the guardian was killed" -- \
     "$BIN" --health --listen 127.0.0.1:9711
 sleep 1.5
@@ -62,12 +66,13 @@ stop
 
 # A server that accepts and never answers: unhealthy after the 2 s budget, not a hang.
 python3 -c '
-import socket, time
+import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", 9715)); s.listen(4)
-c, _ = s.accept(); time.sleep(4)' &
+open(sys.argv[1], "w").close()
+c, _ = s.accept(); time.sleep(4)' "$T/listening" &
 S=$!
-sleep 0.3
+for i in $(seq 100); do [ -e "$T/listening" ] && break; sleep 0.05; done
 t0=$(date +%s%N)
 expect "a server that never answers: unhealthy" 1 "no whole reply within 2000 ms" -- "$BIN" --health --listen 127.0.0.1:9715
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
