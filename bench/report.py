@@ -241,9 +241,11 @@ def main():
 
     # ---- footprint
     rows = []
-    for m in sorted((m for m in meas.values() if m.get("b") in ("rss_host", "rss_guest")), key=lambda m: (m["b"], m["impl"])):
+    for m in sorted((m for m in meas.values() if m.get("b") in ("rss_host", "rss_guest", "rss_container")),
+                    key=lambda m: (m["b"], m["impl"])):
         rows.append([m["b"].replace("rss_", ""), m["impl"], m["state"], fmt(m["median"] / 1024, 2)])
-    for b, label in (("binary_size", "binary (as built)"), ("binary_size_stripped", "binary (stripped)")):
+    for b, label in (("binary_size", "binary (as built)"), ("binary_size_stripped", "binary (stripped)"),
+                     ("image_size", "container image (uncompressed)")):
         m = get(b, "netfaultd")
         if m:
             rows.append(["host", "netfaultd", label, fmt(m["median"] / 1024 / 1024, 2)])
@@ -253,6 +255,10 @@ def main():
     m = get("startup", "netfaultd")
     if m:
         rows.append(["start-up to a served /healthz (host)", "%s ms (p99 %s, n=%d)" % (fmt(m["median"], 1), fmt(m["p99"], 1), m["count"])])
+    m = get("container_startup", "netfaultd")
+    if m:
+        rows.append(["podman run of the image to a served /healthz (host)",
+                     "%s ms (p99 %s, n=%d)" % (fmt(m["median"], 1), fmt(m["p99"], 1), m["count"])])
     for m in meas.values():
         if m.get("b") == "fp_create_many":
             rows.append(["create %s faults of %s CIDRs, one after another (guest)" % (m["faults"], m["cidrs"]), "%s ms total" % fmt(m["median"])])

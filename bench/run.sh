@@ -5,6 +5,7 @@
 #
 # Builds a release netfaultd (meson, DIR default build-bench), then
 #   on the host kernel:   binary size, start-up time to a served /healthz, idle RSS,
+#                         the container image (size, podman run to /healthz, idle RSS),
 #                         exclusion arithmetic of 10,000 targets minus 10,000 excludes (old vs new),
 #                         API throughput and latency with wrk (GET /healthz, GET /v1/faults);
 #   in the kernel lab:    apply/revert time vs tc -batch and one tc process per rule,
@@ -31,7 +32,7 @@ while [ $# -gt 0 ]; do
         --build-dir) build_dir=${2:-}; shift 2 ;;
         --build-dir=*) build_dir=${1#*=}; shift ;;
         --keep) keep=1; shift ;;
-        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench/run.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac
 done
@@ -186,6 +187,53 @@ PY
     host_pid=
 }
 
+# -------------------------------------------------------------- container ----
+# The image (container/build.sh, from this build dir's release binary): its size; podman run to a
+# served /healthz, in a network namespace held here (as a task's is); idle RSS of the daemon and
+# of PID 1 (its guardian). Skipped without podman and buildah.
+run_container() {
+    local reps=5 i t0 code hold ctr tag=localhost/netfaultd-bench-$$:latest out p1 d
+    [ "$quick" = 1 ] && reps=2
+    if ! command -v podman >/dev/null || ! command -v buildah >/dev/null; then
+        say "container: skipped (no podman/buildah)"
+        return 0
+    fi
+    local pm=(podman --cgroup-manager cgroupfs)
+    command -v runc >/dev/null && pm+=(--runtime runc)
+    say "container: image size, podman run to a served /healthz ($reps runs), idle RSS"
+    out=$("$repo/container/build.sh" --quiet --tag "$tag" --build-dir "$build_dir" 2>>"$work/container.log") || {
+        say "WARNING: container/build.sh failed (see $work/container.log)"; return 0; }
+    set -- $out
+    emit "\"b\":\"image_size\",\"impl\":\"netfaultd\",\"unit\":\"bytes\",\"v\":$4"
+    unshare -n sleep 3600 &
+    hold=$!
+    sleep 0.1
+    nsenter -t $hold -n ip link set lo up
+    i=0
+    while [ $i -lt $reps ]; do
+        ctr=netfaultd-bench-$$-$i
+        t0=$($NFB now)
+        "${pm[@]}" run -d --name $ctr --network ns:/proc/$hold/ns/net --cap-drop ALL --cap-add NET_ADMIN --read-only \
+            --ulimit nofile=4096:4096 --ulimit nproc=4096:4096 "$tag" >/dev/null 2>>"$work/container.log"
+        code=
+        while [ "$code" != 200 ] && [ $(( ($($NFB now) - t0) / 1000 )) -lt 10000 ]; do
+            code=$(nsenter -t $hold -n curl -s -m 1 -o /dev/null -w '%{http_code}' http://127.0.0.1:9700/healthz)
+        done
+        [ "$code" = 200 ] && emit "\"b\":\"container_startup\",\"impl\":\"netfaultd\",\"unit\":\"ms\",\"v\":$(awk -v a="$(( $($NFB now) - t0 ))" 'BEGIN{printf "%.3f", a/1000}')"
+        if [ $i = 0 ] && [ "$code" = 200 ]; then
+            sleep 1
+            p1=$("${pm[@]}" inspect --format '{{.State.Pid}}' $ctr)
+            d=$(awk '{print $1}' /proc/$p1/task/$p1/children 2>/dev/null)
+            emit "\"b\":\"rss_container\",\"impl\":\"netfaultd\",\"state\":\"idle\",\"unit\":\"kB\",\"v\":$(awk '/^VmRSS:/{print $2}' /proc/$d/status)"
+            emit "\"b\":\"rss_container\",\"impl\":\"netfaultd-guard (PID 1)\",\"state\":\"idle\",\"unit\":\"kB\",\"v\":$(awk '/^VmRSS:/{print $2}' /proc/$p1/status)"
+        fi
+        "${pm[@]}" rm -f -v -t 5 $ctr >/dev/null 2>&1
+        i=$((i + 1))
+    done
+    kill $hold 2>/dev/null
+    "${pm[@]}" rmi -f "$tag" >/dev/null 2>&1
+}
+
 # ------------------------------------------------------------------ guest ----
 run_guest() {
     local lab=$work/lab
@@ -237,7 +285,7 @@ CONF
     [ $rc = 0 ] || say "WARNING: the lab reported failures (exit $rc); results may be incomplete"
 }
 
-[ "$only" = guest ] || run_host
+[ "$only" = guest ] || { run_host; run_container; }
 [ "$only" = host ] || run_guest
 
 # ----------------------------------------------------------------- report ----

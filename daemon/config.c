@@ -43,6 +43,8 @@ static void usage(FILE *f) {
                 "  --audit-log FILE       append the audit log (JSON lines) here too [NETFAULTD_AUDIT_LOG]\n"
                 "  --insecure-no-auth     serve a non-loopback listener without tokens or mTLS\n"
                 "                                                             [NETFAULTD_INSECURE_NO_AUTH=1]\n"
+                "  --health               ask the daemon at --listen for /healthz: exit 0 when it answers\n"
+                "                         \"ok\" within 2 s, 1 otherwise (a container health check)\n"
                 "  -h, --help             this text\n"
                 "  -V, --version          the version\n\n"
                 "Exit codes: 0 stopped cleanly (every fault reverted), 64 bad usage, 69 netlink unavailable,\n"
@@ -186,6 +188,7 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                 {"tls-key", required_argument, NULL, 'K'},         {"tls-client-ca", required_argument, NULL, 'Q'},
                 {"allowed-host", required_argument, NULL, 'H'},    {"insecure-no-auth", no_argument, NULL, 'I'},
                 {"audit-log", required_argument, NULL, 'U'},
+                {"health", no_argument, NULL, 'Y'},
                 {"help", no_argument, NULL, 'h'},                  {"version", no_argument, NULL, 'V'},
                 {NULL, 0, NULL, 0}};
         static const struct {
@@ -242,6 +245,10 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                         *exit_code = NF_EXIT_OK;
                         return -1;
                 }
+                if (opt == 'Y') {
+                        c->health = true;
+                        continue;
+                }
                 if (opt == '?' || apply_opt(c, opt, opt == 'I' ? "1" : optarg) < 0) {
                         fprintf(stderr, "Try 'netfaultd --help'.\n");
                         return -1;
@@ -271,8 +278,9 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                 return -1;
         }
         /* Anything but loopback or a Unix socket is reachable from other hosts: it needs
-         * credentials, or an explicit --insecure-no-auth (main.c logs it loudly). */
-        if (!c->listen_addr.is_unix && !nf_auth_host_is_loopback(c->listen_addr.host) && !c->auth_token_file[0] &&
+         * credentials, or an explicit --insecure-no-auth (main.c logs it loudly). --health only
+         * asks a running daemon (on loopback for a wildcard address) and serves nothing. */
+        if (!c->health && !c->listen_addr.is_unix && !nf_auth_host_is_loopback(c->listen_addr.host) && !c->auth_token_file[0] &&
             !c->tls_client_ca[0] && !c->insecure_no_auth) {
                 fprintf(stderr,
                         "netfaultd: --listen %s is not loopback: refusing to serve it without credentials; give "

@@ -40,6 +40,7 @@ struct nf_config {
         char tls_cert[256], tls_key[256], tls_client_ca[256];
         bool insecure_no_auth; /* serve a non-loopback listener without credentials */
         char audit_log[256];   /* audit lines are also appended here */
+        bool health; /* --health: ask the running daemon (at --listen) for /healthz and exit 0 or 1 */
 };
 
 /* Returns -1 to exit with *exit_code (help and version exit 0, errors exit NF_EXIT_USAGE). */

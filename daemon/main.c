@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/audit.h"
@@ -20,6 +21,7 @@
 #include "core/awsranges.h"
 #include "daemon/config.h"
 #include "daemon/guardian.h"
+#include "daemon/health.h"
 #include "core/journal.h"
 #include "core/log.h"
 #include "daemon/privs.h"
@@ -132,6 +134,8 @@ int main(int argc, char **argv) {
 
         if (nf_config_parse(&cfg, argc, argv, &code) < 0)
                 return code;
+        if (cfg.health)
+                return nf_health_check(&cfg.listen_addr, cfg.listen);
         nf_log_setup(cfg.log_format, cfg.log_level);
         signal(SIGPIPE, SIG_IGN);
         /* Until the loop handles them: a stray signal during start-up must not kill us with the

@@ -2,7 +2,8 @@
 # initramfs.sh OUT.cpio.gz NETFAULTD_BINARY [MODULES_DIR]
 # Build the kernel lab's initramfs: busybox, the real iproute2/iputils/iperf3/
 # curl binaries with their libraries, the netfaultd binary under test, the
-# lab's kernel modules, /init and the guest scripts and scenarios.
+# lab's kernel modules, /init and the guest scripts and scenarios; with NETFAULTD_LAB_IMAGE, the
+# container image's root filesystem as /image (run-image.sh).
 # MODULES_DIR defaults to $NETFAULTD_LAB_CACHE/modules (see kernel.sh).
 # NETFAULTD_BINARY may be "-" to build an image without the daemon.
 set -eu
@@ -131,6 +132,15 @@ cp "$here"/scenarios/*.sh "$stage"/lab/scenarios/
 cp "$here"/../fixtures/aws-ip-ranges.json "$stage"/lab/aws-ip-ranges.json
 chmod 755 "$stage"/lab/*.sh "$stage"/lab/scenarios/*.sh
 echo "netfaultd kernel lab" >"$stage"/srv/www/index.html
+
+# The container image's own root filesystem and environment, for the `image` scenario
+# (tests/lab/run-image.sh sets NETFAULTD_LAB_IMAGE to a directory with rootfs/ and image.env).
+if [ -n "${NETFAULTD_LAB_IMAGE:-}" ]; then
+    [ -d "$NETFAULTD_LAB_IMAGE/rootfs" ] && [ -f "$NETFAULTD_LAB_IMAGE/image.env" ] ||
+        die "NETFAULTD_LAB_IMAGE=$NETFAULTD_LAB_IMAGE has no rootfs/ and image.env"
+    cp -a "$NETFAULTD_LAB_IMAGE/rootfs" "$stage"/image
+    cp "$NETFAULTD_LAB_IMAGE/image.env" "$stage"/lab/image.env
+fi
 
 cat >"$stage"/etc/passwd <<'PW'
 root:x:0:0:root:/root:/bin/sh
