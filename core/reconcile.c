@@ -58,7 +58,7 @@ int nf_registry_reconcile(struct nf_registry *r, bool resume, uint32_t max_durat
                 nf_journal_load_clsact(r->journal, clsact, NF_MAX_HOOK_IFACES, &n_clsact);
         }
         /* Always start from a clean namespace: whatever carries our marks goes, journaled or not. */
-        int rc = nf_sweep(&r->applier, clsact, n_clsact, log_removal, &rep);
+        int rc = nf_sweep(&nf_registry_own(r)->applier, clsact, n_clsact, log_removal, &rep);
         nf_log(rc < 0 ? NF_LOG_ERROR : NF_LOG_INFO, "reconcile.swept",
                "%zu journaled fault(s)%s, removed %zu filter priorities, %zu links, %zu qdiscs (%zu errors)", n,
                corrupt ? " and corrupt records" : "", rep.filter_prios, rep.links, rep.qdiscs, rep.errors);

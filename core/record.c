@@ -31,10 +31,11 @@ int nf_record_put(struct nf_journal *j, const struct nf_fault *f, const char *st
         return rc;
 }
 
-void nf_record_put_clsact(struct nf_journal *j, const struct nf_applier *a) {
+void nf_record_put_clsact(struct nf_journal *j, const struct nf_ns *ns) {
+        const struct nf_applier *a = &ns->applier;
         int v[NF_MAX_HOOK_IFACES];
         size_t n = 0;
-        if (!j)
+        if (!j || !ns->own)
                 return;
         for (size_t i = 0; i < a->n_uses; i++)
                 if (a->uses[i].created_clsact)

@@ -15,17 +15,16 @@ int nf_registry_init(struct nf_registry *r, struct event_base *base, const struc
                      struct nf_journal *journal, uint16_t api_port) {
         int rc;
         *r = (struct nf_registry){.base = base, .lim = *lim, .journal = journal, .api_port = api_port};
-        rc = nf_applier_open(&r->applier);
+        rc = nf_ns_table_init(&r->ns);
         if (rc < 0)
                 return rc;
-        r->applier.guard_port = api_port;
-        nf_caps_probe(&r->applier.nl, &r->caps);
+        nf_registry_own(r)->applier.guard_port = api_port;
         return 0;
 }
 
 void nf_registry_fini(struct nf_registry *r) {
         nf_registry_delete_all(r, "shutdown");
-        nf_applier_close(&r->applier);
+        nf_ns_table_fini(&r->ns);
 }
 
 static void make_id(char *id) {
@@ -48,6 +47,8 @@ void nf_fault_free(struct nf_fault *f) {
                 event_free(f->dns_timer);
         if (f->lookup)
                 f->lookup->arg = NULL; /* it completes later and frees itself */
+        if (f->ns)
+                nf_ns_put(&f->reg->ns, f->ns);
         free(f->learned);
         free(f->names);
         nf_plan_free(&f->plan);
@@ -87,9 +88,10 @@ int nf_registry_arm(struct nf_registry *r, struct event **ev, void (*cb)(evutil_
 
 /* ---- creation: prepare (nothing changes), then commit ---- */
 
-static int resolve_interfaces(struct nf_registry *r, struct nf_fault *f, struct nf_err *e) {
+/* Those named, or those with a default route inside the fault's namespace. */
+static int resolve_interfaces(struct nf_fault *f, struct nf_err *e) {
         if (f->spec.n_ifnames == 0) {
-                int rc = nf_world_default_ifaces(&r->applier.world, f->ifaces, NF_MAX_IFACES, &f->n_ifaces);
+                int rc = nf_world_default_ifaces(&f->ns->applier.world, f->ifaces, NF_MAX_IFACES, &f->n_ifaces);
                 if (rc < 0)
                         return nf_fail(e, NF_ERR_KERNEL, "kernel_error", "interfaces", "cannot read the routing table: %s",
                                        strerror(-rc));
@@ -100,11 +102,11 @@ static int resolve_interfaces(struct nf_registry *r, struct nf_fault *f, struct 
                 return 0;
         }
         for (size_t i = 0; i < f->spec.n_ifnames; i++) {
-                int rc = nf_world_iface_by_name(&r->applier.world, f->spec.ifnames[i], &f->ifaces[i]);
+                int rc = nf_world_iface_by_name(&f->ns->applier.world, f->spec.ifnames[i], &f->ifaces[i]);
                 if (rc < 0) {
                         char field[48];
                         snprintf(field, sizeof(field), "interfaces[%zu]", i);
-                        return nf_fail(e, NF_ERR_INVALID, "unknown_interface", field, "%s: '%s' does not exist in this network namespace",
+                        return nf_fail(e, NF_ERR_INVALID, "unknown_interface", field, "%s: '%s' does not exist in the fault's network namespace",
                                        field, f->spec.ifnames[i]);
                 }
         }
@@ -139,12 +141,12 @@ void nf_registry_scope_input(const struct nf_registry *r, const struct nf_fault 
         }
 }
 
-size_t nf_registry_active_scopes(const struct nf_registry *r, const struct nf_fault *skip,
+size_t nf_registry_active_scopes(const struct nf_registry *r, const struct nf_ns *ns, const struct nf_fault *skip,
                                  struct nf_active_scope out[NF_MAX_SLOTS]) {
         size_t n = 0;
         for (const struct nf_fault *o = r->faults; o && n < NF_MAX_SLOTS; o = o->next)
-                if (o != skip)
-                        out[n++] = (struct nf_active_scope){o->id, {&o->spec, o->eff, o->n_eff, o->ifaces, o->n_ifaces, &r->applier.netns}};
+                if (o != skip && o->ns == ns)
+                        out[n++] = (struct nf_active_scope){o->id, {&o->spec, o->eff, o->n_eff, o->ifaces, o->n_ifaces, &ns->id}};
         return n;
 }
 
@@ -161,26 +163,39 @@ static int scope(struct nf_registry *r, struct nf_fault *f, struct nf_err *e) {
         f->n_eff = set.n_eff;
         memcpy(f->protected_hit, set.protected_hit, sizeof(f->protected_hit));
         f->n_protected_hit = set.n_protected_hit;
-        struct nf_fault_scope a = {&f->spec, f->eff, f->n_eff, f->ifaces, f->n_ifaces, &r->applier.netns};
-        return nf_scope_check_conflicts(&a, active, nf_registry_active_scopes(r, NULL, active), e);
+        struct nf_fault_scope a = {&f->spec, f->eff, f->n_eff, f->ifaces, f->n_ifaces, &f->ns->id};
+        return nf_scope_check_conflicts(&a, active, nf_registry_active_scopes(r, f->ns, NULL, active), e);
 }
 
-/* The shared action indexes of the new plan: none that an active fault holds. */
-static int action_indexes(struct nf_registry *r, struct nf_plan *p, struct nf_err *e) {
+/* The shared action indexes of the new plan: none that an active fault of its namespace holds
+ * (actions, like links, belong to one namespace). */
+static int action_indexes(struct nf_registry *r, struct nf_ns *ns, struct nf_plan *p, struct nf_err *e) {
         size_t n_used = 0, cap = 1;
         for (const struct nf_fault *o = r->faults; o; o = o->next)
-                cap += o->plan.n_links;
+                if (o->ns == ns)
+                        cap += o->plan.n_links;
         uint32_t *used = calloc(cap, sizeof(*used));
         if (!used)
                 return nf_fail(e, NF_ERR_INTERNAL, "internal", NULL, "out of memory");
         for (const struct nf_fault *o = r->faults; o; o = o->next)
-                for (size_t i = 0; i < o->plan.n_links; i++)
+                for (size_t i = 0; o->ns == ns && i < o->plan.n_links; i++)
                         used[n_used++] = o->plan.links[i].act_index;
-        int rc = nf_scope_action_indexes(&r->next_action, used, n_used, p->links, p->n_links);
+        int rc = nf_scope_action_indexes(&ns->next_action, used, n_used, p->links, p->n_links);
         free(used);
         if (rc < 0)
                 return nf_fail(e, NF_ERR_INTERNAL, "internal", NULL, "no free action index");
         return 0;
+}
+
+/* The namespace the fault names, entered (f->ns holds a reference from here on). */
+int nf_registry_enter(struct nf_registry *r, struct nf_fault *f, struct nf_err *e) {
+        struct nf_ns *own = nf_registry_own(r);
+        if (f->spec.netns.kind == NF_NETNS_SELF || f->spec.netns.kind == NF_NETNS_HOST) {
+                own->refs++;
+                f->ns = own;
+                return 0;
+        }
+        return nf_fail(e, NF_ERR_INVALID, "invalid_value", "netns", "netns: naming another namespace is not supported yet");
 }
 
 struct nf_fault *nf_registry_prepare(struct nf_registry *r, struct nf_spec *spec, struct nf_fault_init *init,
@@ -206,13 +221,15 @@ struct nf_fault *nf_registry_prepare(struct nf_registry *r, struct nf_spec *spec
                 nf_prefix_set_normalize(f->learned, &f->n_learned);
         }
 
+        if (nf_registry_enter(r, f, e) < 0)
+                goto fail;
         /* A dry run plans even where the kernel could not apply it (and says so). */
-        if (!dry_run && nf_caps_missing(&r->caps, &f->spec) >= 0) {
-                unavailable(&r->caps, &f->spec, e);
+        if (!dry_run && nf_caps_missing(&f->ns->caps, &f->spec) >= 0) {
+                unavailable(&f->ns->caps, &f->spec, e);
                 goto fail;
         }
-        if (nf_scope_faults_fit(r->n_faults, r->lim.max_faults, e) < 0 || resolve_interfaces(r, f, e) < 0 ||
-            scope(r, f, e) < 0 || nf_scope_slot(r->slot_used, slot, &f->slot, e) < 0)
+        if (nf_scope_faults_fit(f->ns->n_faults, r->lim.max_faults, e) < 0 || resolve_interfaces(f, e) < 0 ||
+            scope(r, f, e) < 0 || nf_scope_slot(f->ns->slot_used, slot, &f->slot, e) < 0)
                 goto fail;
         if (id)
                 snprintf(f->id, sizeof(f->id), "%s", id);
@@ -228,8 +245,8 @@ struct nf_fault *nf_registry_prepare(struct nf_registry *r, struct nf_spec *spec
                 nf_fail(e, NF_ERR_INTERNAL, "internal", NULL, "planning failed: %s", strerror(-rc));
                 goto fail;
         }
-        if (action_indexes(r, &f->plan, e) < 0 ||
-            nf_scope_filters_fit(r->n_filters, f->plan.n_keys * f->plan.n_links, r->lim.max_filters, e) < 0)
+        if (action_indexes(r, f->ns, &f->plan, e) < 0 ||
+            nf_scope_filters_fit(f->ns->n_filters, f->plan.n_keys * f->plan.n_links, r->lim.max_filters, e) < 0)
                 goto fail;
         return f;
 fail:
@@ -255,7 +272,7 @@ int nf_registry_commit(struct nf_registry *r, struct nf_fault *f, int64_t create
                                "the fault's record cannot be written to the journal in %s: %s; nothing was applied",
                                r->journal->dir, strerror(-rc));
         }
-        rc = nf_apply(&r->applier, &f->plan, &ae);
+        rc = nf_apply(&f->ns->applier, &f->plan, &ae);
         if (rc < 0) {
                 enum nf_err_kind kind = rc == -EBUSY || rc == -EEXIST ? NF_ERR_CONFLICT
                                         : rc == -EPERM                ? NF_ERR_DENIED
@@ -265,17 +282,17 @@ int nf_registry_commit(struct nf_registry *r, struct nf_fault *f, int64_t create
                 nf_log(NF_LOG_WARN, "fault.apply_failed", "%s rolled back: %s", f->id, e->message);
                 if (r->journal)
                         nf_journal_drop(r->journal, f->id);
-                nf_record_put_clsact(r->journal, &r->applier);
+                nf_record_put_clsact(r->journal, f->ns);
                 return -1;
         }
         now = nf_now_realtime_ms();
-        nf_record_put_clsact(r->journal, &r->applier);
-        r->slot_used[f->slot] = true;
+        nf_record_put_clsact(r->journal, f->ns);
+        f->ns->slot_used[f->slot] = true;
         /* Measured now: the journal's fsync above took time too. */
         if (nf_registry_arm(r, &f->timer, on_expiry, f, f->expires_ms - nf_now_realtime_ms()) < 0 ||
             (f->spec.lease_s && nf_registry_arm(r, &f->lease_timer, on_lease, f, (int64_t)f->spec.lease_s * 1000) < 0)) {
-                nf_revert(&r->applier, &f->plan, NULL);
-                r->slot_used[f->slot] = false;
+                nf_revert(&f->ns->applier, &f->plan, NULL);
+                f->ns->slot_used[f->slot] = false;
                 if (r->journal)
                         nf_journal_drop(r->journal, f->id);
                 return nf_fail(e, NF_ERR_INTERNAL, "internal", NULL, "cannot arm the fault's timers");
@@ -289,6 +306,8 @@ int nf_registry_commit(struct nf_registry *r, struct nf_fault *f, int64_t create
         r->faults = f;
         r->n_faults++;
         r->n_filters += f->plan.n_keys * f->plan.n_links;
+        f->ns->n_faults++;
+        f->ns->n_filters += f->plan.n_keys * f->plan.n_links;
         nf_log(NF_LOG_INFO, "fault.created", "%s%s%s: %zu prefixes on %zu interface(s), slot %u, until %lld", f->id,
                f->spec.name[0] ? " " : "", f->spec.name, f->n_eff, f->n_ifaces, f->slot, (long long)f->expires_ms);
         return 0;
@@ -316,11 +335,16 @@ struct nf_fault *nf_registry_find(struct nf_registry *r, const char *id) {
 }
 
 int nf_registry_counters(struct nf_registry *r, const struct nf_fault *f, struct nf_counters *out) {
-        return nf_fault_counters(&r->applier, &f->plan, out);
+        (void)r;
+        return nf_fault_counters(&f->ns->applier, &f->plan, out);
 }
 
 const struct nf_caps *nf_registry_caps(const struct nf_registry *r) {
-        return &r->caps;
+        return &nf_registry_own(r)->caps;
+}
+
+struct nf_ns *nf_registry_own(const struct nf_registry *r) {
+        return nf_ns_own(&r->ns);
 }
 
 int nf_registry_renew(struct nf_registry *r, struct nf_fault *f, struct nf_err *e) {
@@ -336,7 +360,7 @@ int nf_registry_renew(struct nf_registry *r, struct nf_fault *f, struct nf_err *
 
 int nf_registry_delete(struct nf_registry *r, struct nf_fault *f, const char *why) {
         struct nf_apply_error ae;
-        int rc = nf_revert(&r->applier, &f->plan, &ae);
+        int rc = nf_revert(&f->ns->applier, &f->plan, &ae);
         if (rc < 0)
                 nf_log(NF_LOG_ERROR, "fault.revert_failed", "%s: %s: %s%s%s", f->id, ae.message, strerror(-rc),
                        ae.extack[0] ? "; kernel said: " : "", ae.extack);
@@ -344,7 +368,7 @@ int nf_registry_delete(struct nf_registry *r, struct nf_fault *f, const char *wh
                 nf_log(NF_LOG_INFO, "fault.reverted", "%s (%s)", f->id, why);
         if (r->journal)
                 nf_journal_drop(r->journal, f->id);
-        nf_record_put_clsact(r->journal, &r->applier);
+        nf_record_put_clsact(r->journal, f->ns);
         for (struct nf_fault **p = &r->faults; *p; p = &(*p)->next)
                 if (*p == f) {
                         *p = f->next;
@@ -352,7 +376,9 @@ int nf_registry_delete(struct nf_registry *r, struct nf_fault *f, const char *wh
                 }
         r->n_faults--;
         r->n_filters -= f->plan.n_keys * f->plan.n_links;
-        r->slot_used[f->slot] = false;
+        f->ns->n_faults--;
+        f->ns->n_filters -= f->plan.n_keys * f->plan.n_links;
+        f->ns->slot_used[f->slot] = false;
         nf_fault_free(f);
         return rc;
 }
