@@ -9,3 +9,5 @@
 struct cJSON;
 struct cJSON *nf_fault_to_json(const struct nf_fault *f, const char *state, const struct nf_counters *counters);
 struct cJSON *nf_caps_to_json(const struct nf_caps *c);
+/* A namespace as faults and pods show it: inode, device, how it was named, its pod. */
+struct cJSON *nf_netns_to_json(const struct nf_ns *ns);

@@ -126,9 +126,15 @@ void nf_api_fault_create(struct nf_api *api, struct evhttp_request *req, const c
 
 void nf_api_faults_list(struct nf_api *api, struct evhttp_request *req, const char *id) {
         cJSON *o = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(o, "faults");
+        struct nf_query q;
+        struct nf_err e;
         (void)id;
+        /* The router checked the query; ?pod_uid= keeps the faults inside that pod's namespace. */
+        if (nf_query_parse(evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req)), NF_QUERY_POD_UID, &q, &e) < 0)
+                q.pod_uid[0] = '\0';
         for (struct nf_fault *f = api->reg->faults; f; f = f->next)
-                cJSON_AddItemToArray(a, nf_fault_to_json(f, "active", NULL));
+                if (!q.pod_uid[0] || strcmp(f->ns->pod_uid, q.pod_uid) == 0)
+                        cJSON_AddItemToArray(a, nf_fault_to_json(f, "active", NULL));
         nf_api_reply(req, 200, o);
 }
 

@@ -18,12 +18,13 @@ static const struct nf_route routes[] = {
         {"v1", "/healthz", false, {{EVHTTP_REQ_GET, nf_api_healthz, 0, 0}}},
         {"v1", "/v1/capabilities", false, {{EVHTTP_REQ_GET, nf_api_capabilities, 0, 0}}},
         {"v1", "/v1/faults", true,
-         {{EVHTTP_REQ_GET, nf_api_faults_list, 0, 0},
+         {{EVHTTP_REQ_GET, nf_api_faults_list, 0, NF_QUERY_POD_UID},
           {EVHTTP_REQ_POST, nf_api_fault_create, NF_ROUTE_RATE_LIMITED, NF_QUERY_DRY_RUN},
           {EVHTTP_REQ_DELETE, nf_api_faults_delete_all, NF_ROUTE_RATE_LIMITED, 0}}},
         {"v1", "/v1/faults/{id}", false,
          {{EVHTTP_REQ_GET, nf_api_fault_get, 0, 0}, {EVHTTP_REQ_DELETE, nf_api_fault_delete, NF_ROUTE_RATE_LIMITED, 0}}},
         {"v1", "/v1/faults/{id}/renew", false, {{EVHTTP_REQ_POST, nf_api_fault_renew, NF_ROUTE_RATE_LIMITED, 0}}},
+        {"v1", "/v1/pods", false, {{EVHTTP_REQ_GET, nf_api_pods_list, NF_ROUTE_RATE_LIMITED, 0}}},
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(*routes))

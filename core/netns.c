@@ -131,7 +131,7 @@ int nf_ns_enter(struct nf_ns_table *t, int netns_fd, const struct nf_netns_sel *
         ns->applier.guard_port = 0;
         nf_caps_probe(&ns->applier.nl, &ns->caps);
         nf_ns_link(t, ns);
-        nf_log(NF_LOG_INFO, "netns.entered", "namespace %lu (%s %s%s%s) via %s", (unsigned long)id.ino,
+        nf_log(NF_LOG_INFO, "netns.entered", "namespace %lu (named by %s %s%s%s) via %s", (unsigned long)id.ino,
                nf_netns_kind_name(named->kind), named->kind == NF_NETNS_PID ? "" : named->name,
                pod_uid && pod_uid[0] ? ", pod " : "", pod_uid ? pod_uid : "", reopen);
         *out = ns;

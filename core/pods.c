@@ -1,9 +1,13 @@
 #include "core/pods.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -401,4 +405,61 @@ int nf_netns_find(const char *proc_root, const struct nf_netns_sel *sel, const s
                                what);
         }
         return 0;
+}
+
+/* ---- what is inside a namespace ---- */
+
+struct ifaces_arg {
+        struct nf_ns_iface *out;
+        size_t max, n;
+};
+
+static int prefix_len(const struct sockaddr *mask) {
+        const unsigned char *b = mask->sa_family == AF_INET ? (const unsigned char *)&((const struct sockaddr_in *)mask)->sin_addr
+                                                            : (const unsigned char *)&((const struct sockaddr_in6 *)mask)->sin6_addr;
+        int len = 0, bytes = mask->sa_family == AF_INET ? 4 : 16;
+        for (int i = 0; i < bytes; i++)
+                len += __builtin_popcount(b[i]);
+        return len;
+}
+
+/* Runs inside the namespace: getifaddrs() asks rtnetlink on a socket made here, so it sees this
+ * namespace's interfaces. */
+static int read_ifaces(void *p) {
+        struct ifaces_arg *a = p;
+        struct ifaddrs *ifs;
+        if (getifaddrs(&ifs) < 0)
+                return -errno;
+        for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+                if (!i->ifa_name || (i->ifa_flags & IFF_LOOPBACK))
+                        continue;
+                struct nf_ns_iface *x = NULL;
+                for (size_t k = 0; k < a->n; k++)
+                        if (strcmp(a->out[k].name, i->ifa_name) == 0)
+                                x = &a->out[k];
+                if (!x) {
+                        if (a->n >= a->max)
+                                continue;
+                        x = &a->out[a->n++];
+                        *x = (struct nf_ns_iface){0};
+                        snprintf(x->name, sizeof(x->name), "%s", i->ifa_name);
+                }
+                if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6) ||
+                    x->n_addrs >= NF_MAX_NS_ADDRS)
+                        continue;
+                char buf[INET6_ADDRSTRLEN];
+                const void *ad = i->ifa_addr->sa_family == AF_INET ? (const void *)&((struct sockaddr_in *)i->ifa_addr)->sin_addr
+                                                                   : (const void *)&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+                inet_ntop(i->ifa_addr->sa_family, ad, buf, sizeof(buf));
+                snprintf(x->addrs[x->n_addrs++], sizeof(x->addrs[0]), "%s/%d", buf, i->ifa_netmask ? prefix_len(i->ifa_netmask) : 0);
+        }
+        freeifaddrs(ifs);
+        return 0;
+}
+
+int nf_netns_interfaces(int netns_fd, struct nf_ns_iface *out, size_t max, size_t *n) {
+        struct ifaces_arg a = {.out = out, .max = max};
+        int r = nf_netns_run(netns_fd, read_ifaces, &a);
+        *n = a.n;
+        return r;
 }

@@ -73,3 +73,15 @@ struct nf_netns_found {
  * over namespaces, or our own namespace. */
 int nf_netns_find(const char *proc_root, const struct nf_netns_sel *sel, const struct nf_netns_id *own,
                   struct nf_netns_found *out, struct nf_err *e);
+
+/* An interface of a namespace and its addresses, as GET /v1/pods shows them. */
+#define NF_MAX_NS_IFACES 16
+#define NF_MAX_NS_ADDRS 8
+struct nf_ns_iface {
+        char name[16];
+        char addrs[NF_MAX_NS_ADDRS][48]; /* "10.244.1.7/24" */
+        size_t n_addrs;
+};
+/* The interfaces (loopback left out) and addresses inside the namespace of netns_fd, read on a
+ * thread that enters it (nf_netns_run). -errno (-EPERM without CAP_SYS_ADMIN). */
+int nf_netns_interfaces(int netns_fd, struct nf_ns_iface *out, size_t max, size_t *n);

@@ -9,12 +9,14 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/pods.h"
 #include "core/record.h"
 
 int nf_registry_init(struct nf_registry *r, struct event_base *base, const struct nf_registry_limits *lim,
                      struct nf_journal *journal, uint16_t api_port) {
         int rc;
-        *r = (struct nf_registry){.base = base, .lim = *lim, .journal = journal, .api_port = api_port};
+        *r = (struct nf_registry){.base = base, .lim = *lim, .journal = journal, .api_port = api_port,
+                                  .proc_root = "/proc"};
         rc = nf_ns_table_init(&r->ns);
         if (rc < 0)
                 return rc;
@@ -195,7 +197,14 @@ int nf_registry_enter(struct nf_registry *r, struct nf_fault *f, struct nf_err *
                 f->ns = own;
                 return 0;
         }
-        return nf_fail(e, NF_ERR_INVALID, "invalid_value", "netns", "netns: naming another namespace is not supported yet");
+        struct nf_netns_found found;
+        if (!r->netns_mode)
+                return nf_fail(e, NF_ERR_DENIED, "netns_mode_off", "netns",
+                               "netns: this netfaultd serves only its own network namespace; start it with --netns-mode on "
+                               "(it then keeps CAP_SYS_ADMIN and CAP_SYS_PTRACE) to fault pods");
+        if (nf_netns_find(r->proc_root, &f->spec.netns, &own->id, &found, e) < 0)
+                return -1;
+        return nf_ns_enter(&r->ns, found.fd, &f->spec.netns, found.pod_uid, found.reopen, &f->ns, e);
 }
 
 struct nf_fault *nf_registry_prepare(struct nf_registry *r, struct nf_spec *spec, struct nf_fault_init *init,

@@ -74,6 +74,8 @@ struct nf_registry {
         size_t n_filters; /* in every namespace */
         struct nf_registry_limits lim;
         uint16_t api_port; /* protected TCP port, 0 for a Unix socket */
+        char proc_root[128]; /* where pods' processes are looked up: "/proc" (--proc-root) */
+        bool netns_mode;     /* faults may name other namespaces (--netns-mode) */
         struct nf_resolver *resolver; /* may be NULL: hostnames are then refused */
         struct nf_aws_ranges *aws;
         size_t n_pending_creates; /* waiting for DNS answers (create.c) */

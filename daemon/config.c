@@ -31,6 +31,9 @@ static void usage(FILE *f) {
                 "  --aws-ip-ranges FILE   AWS ip-ranges.json for aws: targets [NETFAULTD_AWS_IP_RANGES]\n"
                 "  --dns-min-ttl S        re-resolve hostnames at most this often [NETFAULTD_DNS_MIN_TTL, 5]\n"
                 "  --dns-max-ttl S        and at least this often             [NETFAULTD_DNS_MAX_TTL, 300]\n"
+                "  --netns-mode on|off    faults inside pods' namespaces (\"netns\"); keeps CAP_SYS_ADMIN and\n"
+                "                         CAP_SYS_PTRACE besides CAP_NET_ADMIN [NETFAULTD_NETNS_MODE, off]\n"
+                "  --proc-root DIR        the node's /proc, where pods are found [NETFAULTD_PROC_ROOT, /proc]\n"
                 "  -h, --help             this text\n"
                 "  -V, --version          the version\n\n"
                 "Exit codes: 0 stopped cleanly (every fault reverted), 64 bad usage, 69 netlink unavailable,\n"
@@ -118,6 +121,21 @@ static int apply_opt(struct nf_config *c, int opt, const char *v) {
                 return parse_u32("--dns-min-ttl", v, 1, 86400, &c->dns_min_ttl_s);
         case 'T':
                 return parse_u32("--dns-max-ttl", v, 1, 86400, &c->dns_max_ttl_s);
+        case 'N':
+                if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+                        fprintf(stderr, "netfaultd: --netns-mode: '%s' is not on or off\n", v);
+                        return -1;
+                }
+                c->netns_mode = strcmp(v, "on") == 0;
+                return 0;
+        case 'P':
+                if (v[0] != '/' || strlen(v) >= sizeof(c->proc_root)) {
+                        fprintf(stderr, "netfaultd: --proc-root: '%s' is not an absolute path of at most %zu bytes\n", v,
+                                sizeof(c->proc_root) - 1);
+                        return -1;
+                }
+                snprintf(c->proc_root, sizeof(c->proc_root), "%s", v);
+                return 0;
         case 'o':
                 if (strcmp(v, "revert") != 0 && strcmp(v, "resume") != 0) {
                         fprintf(stderr, "netfaultd: --on-start: '%s' is not revert or resume\n", v);
@@ -142,6 +160,7 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                 {"rate-limit-global", required_argument, NULL, 'g'},
                 {"max-connections", required_argument, NULL, 'c'},
                 {"request-timeout", required_argument, NULL, 'R'},
+                {"netns-mode", required_argument, NULL, 'N'},      {"proc-root", required_argument, NULL, 'P'},
                 {"help", no_argument, NULL, 'h'},                  {"version", no_argument, NULL, 'V'},
                 {NULL, 0, NULL, 0}};
         static const struct {
@@ -156,7 +175,8 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                     {"NETFAULTD_AWS_IP_RANGES", 'a'},  {"NETFAULTD_DNS_MIN_TTL", 't'},
                     {"NETFAULTD_DNS_MAX_TTL", 'T'},
                     {"NETFAULTD_RATE_LIMIT_GLOBAL", 'g'}, {"NETFAULTD_MAX_CONNECTIONS", 'c'},
-                    {"NETFAULTD_REQUEST_TIMEOUT", 'R'}};
+                    {"NETFAULTD_REQUEST_TIMEOUT", 'R'},
+                    {"NETFAULTD_NETNS_MODE", 'N'},     {"NETFAULTD_PROC_ROOT", 'P'}};
         int opt;
 
         *c = (struct nf_config){.log_format = NF_LOG_TEXT,
@@ -173,6 +193,7 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                                 .dns_max_ttl_s = 300};
         snprintf(c->listen, sizeof(c->listen), "127.0.0.1:9700");
         snprintf(c->state_dir, sizeof(c->state_dir), "/run/netfaultd");
+        snprintf(c->proc_root, sizeof(c->proc_root), "/proc");
         *exit_code = NF_EXIT_USAGE;
 
         for (size_t i = 0; i < sizeof(envs) / sizeof(*envs); i++) {

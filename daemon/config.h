@@ -34,6 +34,8 @@ struct nf_config {
         bool resume;         /* --on-start=resume */
         char aws_ip_ranges[256];
         uint32_t dns_min_ttl_s, dns_max_ttl_s;
+        bool netns_mode;     /* --netns-mode on: faults inside other network namespaces (pods) */
+        char proc_root[128]; /* --proc-root: where pods' processes are read */
 };
 
 /* Returns -1 to exit with *exit_code (help and version exit 0, errors exit NF_EXIT_USAGE). */

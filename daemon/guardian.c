@@ -58,7 +58,7 @@ static void run(int rfd, struct nf_journal *j, int nslock) {
         for (size_t i = 0; i < sizeof(ignored) / sizeof(*ignored); i++)
                 signal(ignored[i], SIG_IGN);
         signal(SIGCHLD, SIG_DFL);
-        nf_keep_only_net_admin("guardian.caps");
+        nf_keep_needed_caps("guardian.caps");
 
         /* Blocks until the daemon exits: a clean exit writes 'q' first. */
         while ((n = read(rfd, &c, 1)) < 0 && errno == EINTR)
@@ -102,7 +102,7 @@ int nf_guardian_supervise(const char *state_dir) {
         if (child == 0)
                 return 0;
         prctl(PR_SET_NAME, "netfaultd-guard", 0, 0, 0);
-        nf_keep_only_net_admin("guardian.caps"); /* the sweep needs nothing more */
+        nf_keep_needed_caps("guardian.caps"); /* the sweep needs nothing more */
         struct sigaction sa = {.sa_handler = on_forward};
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGINT, &sa, NULL);

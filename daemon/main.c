@@ -116,6 +116,7 @@ int main(int argc, char **argv) {
         if (nf_config_parse(&cfg, argc, argv, &code) < 0)
                 return code;
         nf_log_setup(cfg.log_format, cfg.log_level);
+        nf_privs_netns_mode(cfg.netns_mode);
         signal(SIGPIPE, SIG_IGN);
         /* Until the loop handles them: a stray signal during start-up must not kill us with the
          * namespace half swept. */
@@ -176,6 +177,8 @@ int main(int argc, char **argv) {
         log_capabilities(&nf_registry_own(&reg)->caps);
         reg.resolver = resolver.dns ? &resolver : NULL;
         reg.aws = &aws;
+        reg.netns_mode = cfg.netns_mode;
+        snprintf(reg.proc_root, sizeof(reg.proc_root), "%s", cfg.proc_root);
 
         /* Nothing of ours survives a restart unless asked to: before the API answers, the
          * namespace is swept and, with --on-start=resume, journaled faults come back. */
@@ -227,7 +230,7 @@ int main(int argc, char **argv) {
                         evsignal_add(sigother[i], NULL);
         /* Start-up is complete: we listen, the namespace is reconciled, the guardian runs. From
          * here on only CAP_NET_ADMIN is needed (and kept); no-new-privileges. */
-        nf_keep_only_net_admin("daemon.privileges");
+        nf_keep_needed_caps("daemon.privileges");
         nf_log(NF_LOG_INFO, "daemon.started", "netfaultd %s listening on %s (%s), state in %s", NETFAULTD_VERSION,
                where, nf_registry_own(&reg)->caps.kernel, cfg.state_dir);
 
