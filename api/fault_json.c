@@ -79,6 +79,18 @@ cJSON *nf_fault_to_json(const struct nf_fault *f, const char *state, const struc
         return o;
 }
 
+cJSON *nf_gone_to_json(const struct nf_gone *g) {
+        char t[40];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "id", g->id);
+        cJSON_AddStringToObject(o, "state", "gone");
+        cJSON_AddStringToObject(o, "gone_reason", g->reason);
+        cJSON_AddStringToObject(o, "gone_at", nf_format_time(g->at_ms, t, sizeof(t)));
+        if (g->pod_uid[0])
+                cJSON_AddStringToObject(o, "pod_uid", g->pod_uid);
+        return o;
+}
+
 cJSON *nf_netns_to_json(const struct nf_ns *ns) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "inode", (double)ns->id.ino);

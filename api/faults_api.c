@@ -159,6 +159,9 @@ static struct nf_fault *find_fault(struct nf_api *api, struct evhttp_request *re
 }
 
 void nf_api_fault_get(struct nf_api *api, struct evhttp_request *req, const char *id) {
+        const struct nf_gone *g = nf_registry_find_gone(api->reg, id);
+        if (g && !nf_registry_find(api->reg, id))
+                return nf_api_reply(req, 200, nf_gone_to_json(g));
         struct nf_fault *f = find_fault(api, req, id);
         struct nf_counters c;
         if (!f)

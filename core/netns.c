@@ -1,11 +1,13 @@
 #include "core/netns.h"
 
 #include <errno.h>
+#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "core/journal.h"
 #include "core/log.h"
 
 const char *nf_netns_kind_name(enum nf_netns_kind k) {
@@ -59,7 +61,7 @@ int nf_ns_table_init(struct nf_ns_table *t) {
         *t = (struct nf_ns_table){0};
         if (!own)
                 return -ENOMEM;
-        *own = (struct nf_ns){.fd = -1, .own = true, .refs = 1, .named = {.kind = NF_NETNS_SELF}};
+        *own = (struct nf_ns){.fd = -1, .lock_fd = -1, .own = true, .refs = 1, .named = {.kind = NF_NETNS_SELF}};
         if ((rc = nf_applier_open(&own->applier)) < 0) {
                 free(own);
                 return rc;
@@ -75,6 +77,10 @@ void nf_ns_close(struct nf_ns *ns) {
         if (!ns)
                 return;
         nf_applier_close(&ns->applier);
+        if (ns->lock_ev)
+                event_free(ns->lock_ev);
+        if (ns->lock_fd >= 0)
+                close(ns->lock_fd);
         if (ns->fd >= 0)
                 close(ns->fd);
         free(ns);
@@ -87,6 +93,16 @@ void nf_ns_table_fini(struct nf_ns_table *t) {
                 nf_ns_close(ns);
         }
         t->n = 0;
+}
+
+struct take_lock {
+        int holder;
+};
+
+/* Inside the target namespace. No waiting: a holder there is another daemon's, now. */
+static int take_lock(void *p) {
+        struct take_lock *t = p;
+        return nf_netns_lock_as(0, &t->holder);
 }
 
 int nf_ns_enter(struct nf_ns_table *t, int netns_fd, const struct nf_netns_sel *named, const char *pod_uid,
@@ -116,10 +132,31 @@ int nf_ns_enter(struct nf_ns_table *t, int netns_fd, const struct nf_netns_sel *
                 close(netns_fd);
                 return nf_fail(e, NF_ERR_INTERNAL, "internal", NULL, "out of memory");
         }
-        *ns = (struct nf_ns){.id = id, .fd = netns_fd, .named = *named, .refs = 1};
+        *ns = (struct nf_ns){.id = id, .fd = netns_fd, .lock_fd = -1, .named = *named, .refs = 1};
         snprintf(ns->pod_uid, sizeof(ns->pod_uid), "%s", pod_uid ? pod_uid : "");
         snprintf(ns->reopen, sizeof(ns->reopen), "%s", reopen);
+        /* Two netfaultds must never program one namespace (a sidecar in the pod and the node's
+         * DaemonSet): the lock is the namespace's own @netfaultd name, taken from inside it. */
+        struct take_lock tl = {.holder = 0};
+        rc = nf_netns_run(netns_fd, take_lock, &tl);
+        if (rc == -EBUSY) {
+                close(netns_fd);
+                free(ns);
+                return nf_fail(e, NF_ERR_CONFLICT, "netns_locked", "netns",
+                               "netns: another netfaultd (pid %d) programs the network namespace of %s; nothing was changed",
+                               tl.holder, reopen);
+        }
+        if (rc < 0 && rc != -ENOLCK) {
+                close(netns_fd);
+                free(ns);
+                return nf_fail(e, rc == -EPERM ? NF_ERR_DENIED : NF_ERR_KERNEL, "netns_unavailable", "netns",
+                               "netns: cannot enter the network namespace of %s: %s%s", reopen, strerror(-rc),
+                               rc == -EPERM ? " (entering another namespace needs CAP_SYS_ADMIN: start with --netns-mode on)" : "");
+        }
+        ns->lock_fd = rc >= 0 ? rc : -1;
         if ((rc = nf_applier_open_in(&ns->applier, netns_fd)) < 0) {
+                if (ns->lock_fd >= 0)
+                        close(ns->lock_fd);
                 close(netns_fd);
                 free(ns);
                 return nf_fail(e, rc == -EPERM ? NF_ERR_DENIED : NF_ERR_KERNEL, "netns_unavailable", "netns",

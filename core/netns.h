@@ -14,6 +14,8 @@
 #include <stdint.h>
 
 #include "core/error.h"
+
+struct event;
 #include "netem/apply.h"
 #include "netem/caps.h"
 #include "netem/netns.h"
@@ -39,6 +41,9 @@ struct nf_ns {
         uint32_t next_action; /* the rotation of shared action indexes, see nf_scope_action_indexes() */
         size_t n_faults, n_filters;
         unsigned refs; /* faults (and creations being planned) that point here */
+        int lock_fd;   /* the namespace's @netfaultd lock, taken inside it; -1 for our own (main.c holds it) */
+        struct event *lock_ev; /* accepts (and closes) what probes the lock, so that it keeps answering */
+        bool gone;     /* no process or file names it any more: its faults are gone */
         struct nf_ns *next;
 };
 

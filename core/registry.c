@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/clock.h"
 #include "core/log.h"
@@ -26,6 +29,9 @@ int nf_registry_init(struct nf_registry *r, struct event_base *base, const struc
 
 void nf_registry_fini(struct nf_registry *r) {
         nf_registry_delete_all(r, "shutdown");
+        if (r->netns_watch)
+                event_free(r->netns_watch);
+        r->netns_watch = NULL;
         nf_ns_table_fini(&r->ns);
 }
 
@@ -86,6 +92,25 @@ int nf_registry_arm(struct nf_registry *r, struct event **ev, void (*cb)(evutil_
         if (in_ms < 0)
                 tv = (struct timeval){0};
         return *ev && evtimer_add(*ev, &tv) == 0 ? 0 : -ENOMEM;
+}
+
+static void on_lock_probe(evutil_socket_t fd, short what, void *arg) {
+        int c;
+        (void)what;
+        (void)arg;
+        while ((c = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+                close(c);
+}
+
+static void watch_namespaces(struct nf_registry *r);
+
+/* The clsact list of ns after a change; a namespace other than ours without faults loses its
+ * record (its entry goes with the last reference). */
+static void put_ns_record(struct nf_registry *r, const struct nf_ns *ns) {
+        if (!ns->own && ns->n_faults == 0)
+                nf_record_drop_ns(r->journal, ns);
+        else
+                nf_record_put_clsact(r->journal, ns, r->proc_root);
 }
 
 /* ---- creation: prepare (nothing changes), then commit ---- */
@@ -198,13 +223,106 @@ int nf_registry_enter(struct nf_registry *r, struct nf_fault *f, struct nf_err *
                 return 0;
         }
         struct nf_netns_found found;
+        int rc;
         if (!r->netns_mode)
                 return nf_fail(e, NF_ERR_DENIED, "netns_mode_off", "netns",
                                "netns: this netfaultd serves only its own network namespace; start it with --netns-mode on "
                                "(it then keeps CAP_SYS_ADMIN and CAP_SYS_PTRACE) to fault pods");
         if (nf_netns_find(r->proc_root, &f->spec.netns, &own->id, &found, e) < 0)
                 return -1;
-        return nf_ns_enter(&r->ns, found.fd, &f->spec.netns, found.pod_uid, found.reopen, &f->ns, e);
+        if ((rc = nf_ns_enter(&r->ns, found.fd, &f->spec.netns, found.pod_uid, found.reopen, &f->ns, e)) < 0)
+                return rc;
+        /* The lock must keep answering probes (a full backlog would read as "not a netfaultd"). */
+        if (r->base && f->ns->lock_fd >= 0 && !f->ns->lock_ev &&
+            (f->ns->lock_ev = event_new(r->base, f->ns->lock_fd, EV_READ | EV_PERSIST, on_lock_probe, NULL)))
+                event_add(f->ns->lock_ev, NULL);
+        return 0;
+}
+
+/* ---- namespaces that go away under their faults ---- */
+
+/* Still named by its file, or (that process gone) by its pod; a namespace we hold open lives on
+ * for us alone once nothing else names it, and is then a deleted pod's. */
+static bool ns_alive(struct nf_registry *r, struct nf_ns *ns) {
+        struct stat st;
+        if (stat(ns->reopen, &st) == 0 && st.st_dev == ns->id.dev && st.st_ino == ns->id.ino)
+                return true;
+        if (ns->pod_uid[0]) {
+                struct nf_netns_sel sel = {.kind = NF_NETNS_POD};
+                struct nf_netns_found found;
+                struct nf_err e;
+                snprintf(sel.name, sizeof(sel.name), "%s", ns->pod_uid);
+                if (nf_netns_find(r->proc_root, &sel, NULL, &found, &e) == 0) {
+                        bool same = nf_netns_id_equal(&found.id, &ns->id);
+                        if (same)
+                                snprintf(ns->reopen, sizeof(ns->reopen), "%s", found.reopen);
+                        close(found.fd);
+                        return same;
+                }
+        }
+        return false;
+}
+
+const struct nf_gone *nf_registry_find_gone(const struct nf_registry *r, const char *id) {
+        for (size_t i = 0; i < r->n_gone; i++)
+                if (strcmp(r->gone[i].id, id) == 0)
+                        return &r->gone[i];
+        return NULL;
+}
+
+static void remember_gone(struct nf_registry *r, const struct nf_fault *f, const char *reason) {
+        if (r->n_gone == NF_MAX_GONE) {
+                memmove(&r->gone[0], &r->gone[1], (NF_MAX_GONE - 1) * sizeof(r->gone[0]));
+                r->n_gone--;
+        }
+        struct nf_gone *g = &r->gone[r->n_gone++];
+        *g = (struct nf_gone){.at_ms = nf_now_realtime_ms()};
+        snprintf(g->id, sizeof(g->id), "%s", f->id);
+        snprintf(g->reason, sizeof(g->reason), "%s", reason);
+        snprintf(g->pod_uid, sizeof(g->pod_uid), "%s", f->ns->pod_uid);
+}
+
+size_t nf_registry_check_namespaces(struct nf_registry *r) {
+        size_t n = 0;
+        for (struct nf_ns *ns = r->ns.list; ns; ns = ns->next) {
+                if (ns->own || ns->n_faults == 0 || ns->gone || ns_alive(r, ns))
+                        continue;
+                ns->gone = true;
+                char reason[192];
+                snprintf(reason, sizeof(reason), "its network namespace (inode %lu%s%.64s) went away: the pod was deleted or its processes exited",
+                         (unsigned long)ns->id.ino, ns->pod_uid[0] ? ", pod " : "", ns->pod_uid);
+                /* Logged once per fault; reverting inside the namespace we still hold leaves nothing
+                 * behind when it is freed, and frees the slot and the journal record. */
+                for (struct nf_fault *f = r->faults, *next; f; f = next) {
+                        next = f->next;
+                        if (f->ns != ns)
+                                continue;
+                        nf_log(NF_LOG_WARN, "fault.gone", "%s: %s", f->id, reason);
+                        remember_gone(r, f, reason);
+                        nf_registry_delete(r, f, "gone with its namespace");
+                        n++;
+                }
+                break; /* ns may have been released with its last fault: start again next tick */
+        }
+        return n;
+}
+
+static void on_netns_watch(evutil_socket_t fd, short what, void *arg) {
+        struct nf_registry *r = arg;
+        (void)fd;
+        (void)what;
+        while (nf_registry_check_namespaces(r) > 0)
+                ;
+        watch_namespaces(r);
+}
+
+/* Armed while faults live in namespaces other than ours. */
+static void watch_namespaces(struct nf_registry *r) {
+        for (const struct nf_ns *ns = r->ns.list; ns; ns = ns->next)
+                if (!ns->own && ns->n_faults) {
+                        nf_registry_arm(r, &r->netns_watch, on_netns_watch, r, 1000);
+                        return;
+                }
 }
 
 struct nf_fault *nf_registry_prepare(struct nf_registry *r, struct nf_spec *spec, struct nf_fault_init *init,
@@ -275,8 +393,11 @@ int nf_registry_commit(struct nf_registry *r, struct nf_fault *f, int64_t create
          * write per fault (a record of 10,000 targets is not cheap to render twice); the sweep
          * treats a record the same whether or not the apply finished. No record, no apply: a fault
          * we could not journal could outlive a crash unnoticed, so it is refused. */
-        if ((rc = nf_record_put(r->journal, f, "active")) < 0) {
+        if ((rc = nf_record_put(r->journal, f, "active")) < 0 ||
+            (!f->ns->own && (rc = nf_record_put_clsact(r->journal, f->ns, r->proc_root)) < 0)) {
                 nf_journal_drop(r->journal, f->id); /* in case only the directory's sync failed */
+                if (f->ns->n_faults == 0)
+                        nf_record_drop_ns(r->journal, f->ns);
                 return nf_fail(e, NF_ERR_UNAVAILABLE, "journal_unavailable", NULL,
                                "the fault's record cannot be written to the journal in %s: %s; nothing was applied",
                                r->journal->dir, strerror(-rc));
@@ -291,11 +412,11 @@ int nf_registry_commit(struct nf_registry *r, struct nf_fault *f, int64_t create
                 nf_log(NF_LOG_WARN, "fault.apply_failed", "%s rolled back: %s", f->id, e->message);
                 if (r->journal)
                         nf_journal_drop(r->journal, f->id);
-                nf_record_put_clsact(r->journal, f->ns);
+                put_ns_record(r, f->ns);
                 return -1;
         }
         now = nf_now_realtime_ms();
-        nf_record_put_clsact(r->journal, f->ns);
+        nf_record_put_clsact(r->journal, f->ns, r->proc_root);
         f->ns->slot_used[f->slot] = true;
         /* Measured now: the journal's fsync above took time too. */
         if (nf_registry_arm(r, &f->timer, on_expiry, f, f->expires_ms - nf_now_realtime_ms()) < 0 ||
@@ -304,6 +425,7 @@ int nf_registry_commit(struct nf_registry *r, struct nf_fault *f, int64_t create
                 f->ns->slot_used[f->slot] = false;
                 if (r->journal)
                         nf_journal_drop(r->journal, f->id);
+                put_ns_record(r, f->ns);
                 return nf_fail(e, NF_ERR_INTERNAL, "internal", NULL, "cannot arm the fault's timers");
         }
         if (f->spec.lease_s)
@@ -317,6 +439,8 @@ int nf_registry_commit(struct nf_registry *r, struct nf_fault *f, int64_t create
         r->n_filters += f->plan.n_keys * f->plan.n_links;
         f->ns->n_faults++;
         f->ns->n_filters += f->plan.n_keys * f->plan.n_links;
+        if (!f->ns->own && r->base)
+                watch_namespaces(r);
         nf_log(NF_LOG_INFO, "fault.created", "%s%s%s: %zu prefixes on %zu interface(s), slot %u, until %lld", f->id,
                f->spec.name[0] ? " " : "", f->spec.name, f->n_eff, f->n_ifaces, f->slot, (long long)f->expires_ms);
         return 0;
@@ -377,7 +501,6 @@ int nf_registry_delete(struct nf_registry *r, struct nf_fault *f, const char *wh
                 nf_log(NF_LOG_INFO, "fault.reverted", "%s (%s)", f->id, why);
         if (r->journal)
                 nf_journal_drop(r->journal, f->id);
-        nf_record_put_clsact(r->journal, f->ns);
         for (struct nf_fault **p = &r->faults; *p; p = &(*p)->next)
                 if (*p == f) {
                         *p = f->next;
@@ -388,6 +511,7 @@ int nf_registry_delete(struct nf_registry *r, struct nf_fault *f, const char *wh
         f->ns->n_faults--;
         f->ns->n_filters -= f->plan.n_keys * f->plan.n_links;
         f->ns->slot_used[f->slot] = false;
+        put_ns_record(r, f->ns);
         nf_fault_free(f);
         return rc;
 }

@@ -60,6 +60,16 @@ struct nf_fault {
 };
 
 /* Per network namespace: a pod's faults do not use up the node's. */
+/* A fault whose namespace went away under it (its pod was deleted): reverted, journaled away,
+ * its slot freed; remembered so that GET /v1/faults/{id} can say what became of it. */
+#define NF_MAX_GONE 32
+struct nf_gone {
+        char id[NF_ID_LEN];
+        char reason[192];
+        char pod_uid[NF_NETNS_NAME_LEN];
+        int64_t at_ms;
+};
+
 struct nf_registry_limits {
         uint32_t max_faults;
         uint32_t max_filters; /* across every active fault and interface of one namespace */
@@ -80,6 +90,9 @@ struct nf_registry {
         struct nf_aws_ranges *aws;
         size_t n_pending_creates; /* waiting for DNS answers (create.c) */
         char degraded[256];   /* why the daemon is not fully protecting, "" when it is (/healthz) */
+        struct event *netns_watch; /* every second while faults live in other namespaces */
+        struct nf_gone gone[NF_MAX_GONE]; /* the latest faults whose namespace went away, newest last */
+        size_t n_gone;
 };
 
 int nf_registry_init(struct nf_registry *r, struct event_base *base, const struct nf_registry_limits *lim,
@@ -102,6 +115,12 @@ struct nf_ns *nf_registry_own(const struct nf_registry *r);
 int nf_registry_renew(struct nf_registry *r, struct nf_fault *f, struct nf_err *e);
 /* Reverts and frees the fault. Returns the revert's result. */
 int nf_registry_delete(struct nf_registry *r, struct nf_fault *f, const char *why);
+/* A fault that went with its namespace, by id; NULL when none did. */
+const struct nf_gone *nf_registry_find_gone(const struct nf_registry *r, const char *id);
+/* Checks every namespace other than ours that holds faults: one that no process or file names
+ * any more (its pod was deleted) takes its faults with it. Run every second while there are such
+ * faults; returns how many faults went. */
+size_t nf_registry_check_namespaces(struct nf_registry *r);
 /* Reverts every fault; returns how many. */
 size_t nf_registry_delete_all(struct nf_registry *r, const char *why);
 void nf_fault_free(struct nf_fault *f);

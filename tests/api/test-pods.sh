@@ -21,9 +21,10 @@ n=0; failed=0
 ok()  { n=$((n+1)); echo "ok $n - $*"; }
 nok() { n=$((n+1)); failed=$((failed+1)); echo "not ok $n - $*"; }
 check() { local desc=$1; shift; if "$@"; then ok "$desc"; else nok "$desc"; fi; }
-PID=; PODS=()
+PID=; PODS=(); SIDE=
 cleanup() {
   [ -n "$PID" ] && kill "$PID" 2>/dev/null
+  [ -n "$SIDE" ] && kill "$SIDE" 2>/dev/null
   for p in "${PODS[@]}"; do kill "$p" 2>/dev/null; done
   wait 2>/dev/null; rm -rf "$T"
 }
@@ -137,6 +138,47 @@ req GET "/v1/faults?pod_uid=NOT-A-UID"
 expect "a bad pod_uid is a 400" 400 invalid_query
 req GET "/v1/pods?x=1"
 expect "GET /v1/pods takes no parameters" 400 invalid_query
+
+# Two netfaultds never program one namespace: a sidecar netfaultd inside pod B holds its lock.
+nsenter -t "$PB" -n "$BIN" --listen "unix:$T/side.sock" --state-dir "$T/side" 2>"$T/log-side" & SIDE=$!
+for i in $(seq 50); do [ -S "$T/side.sock" ] && break; sleep 0.1; done
+dry "{\"pod_uid\":\"$UB\"}"
+expect "a pod whose namespace another netfaultd programs is a 409 naming the holder" 409 netns_locked "pid $SIDE"
+kill "$SIDE"; wait "$SIDE" 2>/dev/null
+dry "{\"pod_uid\":\"$UB\"}"
+expect "once the sidecar is gone, the pod can be faulted" 200 "\"netns\":{\"inode\":$NSB"
+
+# The guardian sweeps every namespace the journal names, and only if it is still that one: an
+# object with our marks planted in pod A (recorded) and in pod B (recorded with another inode).
+DEV=$(stat -L -c %d /proc/$PA/ns/net)
+plant() { nsenter -t "$1" -n sh -c "ip link add $2 type ifb && ip link set $2 alias netfaultd:planted:eth0:egress"; }
+record() { # record DIR INODE REOPEN: a namespace record as the daemon writes it
+  echo "{\"version\":1,\"dev\":$DEV,\"ino\":$2,\"reopen\":\"$3\",\"pod_uid\":\"\",\"proc_root\":\"$T/proc\",\"created_on_ifindex\":[]}" >"$1/netns-$DEV-$2.json"
+}
+record "$T/s1" "$NSA" "/proc/$PA/ns/net"
+record "$T/s1" "$((NSA + 1000))" "/proc/$PB/ns/net"   # pod B's file, another namespace's inode
+plant "$PA" nfe98.2; plant "$PB" nfe97.2
+check "planted marked ifb links in pods A and B" sh -c "nsenter -t $PA -n ip link show nfe98.2 >/dev/null && nsenter -t $PB -n ip link show nfe97.2 >/dev/null"
+t0=$(date +%s%N); kill -9 "$PID"; wait "$PID" 2>/dev/null; PID=
+gone=never
+for i in $(seq 100); do
+  if ! nsenter -t "$PA" -n ip link show nfe98.2 >/dev/null 2>&1; then gone=$(( ($(date +%s%N) - t0) / 1000000 )); break; fi
+  sleep 0.02
+done
+check "kill -9: the guardian removed pod A's object within 1 s ($gone ms)" sh -c "[ '$gone' != never ] && [ '$gone' -lt 1000 ]"
+check "and left pod B's alone (its record names another inode)" sh -c "nsenter -t $PB -n ip link show nfe97.2 >/dev/null"
+for i in $(seq 50); do pgrep -x netfaultd-guard >/dev/null || break; sleep 0.1; done
+
+# A restart sweeps what a kill of daemon and guardian left in a pod, before the API answers.
+rm -f "$SOCK" "$T/s1"/netns-*.json
+record "$T/s1" "$NSA" "/proc/$PA/ns/net"
+plant "$PA" nfe96.2
+"$BIN" --listen "unix:$SOCK" --state-dir "$T/s1" --netns-mode on --proc-root "$T/proc" 2>"$T/log2" & PID=$!
+for i in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
+req GET /healthz
+check "after a restart, pod A was swept before the API answered" sh -c "[ $CODE = 200 ] && ! nsenter -t $PA -n ip link show nfe96.2 >/dev/null 2>&1"
+check "pod B's object (no record) is still there: the sweep entered only journaled namespaces" sh -c "nsenter -t $PB -n ip link show nfe97.2 >/dev/null"
+check "the journal's namespace records are cleared" sh -c "! ls '$T/s1'/netns-*.json >/dev/null 2>&1"
 
 # The pod vanishes between the lookup and the apply: a pid that is gone is a 404, nothing changes.
 kill "$PA"; wait "$PA" 2>/dev/null
