@@ -16,7 +16,7 @@
 #include "core/error.h"
 #include "core/journal.h"
 #include "core/names.h"
-#include "core/netns.h"
+#include "core/nstable.h"
 #include "core/resolver.h"
 #include "core/scope.h"
 #include "netem/apply.h"

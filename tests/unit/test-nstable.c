@@ -1,4 +1,4 @@
-/* The table of network namespaces (core/netns.c) without a kernel: entries found by identity
+/* The table of network namespaces (core/nstable.c) without a kernel: entries found by identity
  * (device and inode), our own always first and never released, a foreign entry released with its
  * last reference (and only then), the bound on foreign entries, the names of how a namespace was
  * named. The per-namespace conflict rule is test-scope.c's. */
@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/netns.h"
+#include "core/nstable.h"
+#include "core/scope.h"
 #include "tap.h"
 
 static struct nf_ns *entry(unsigned long dev, unsigned long ino, bool own) {
@@ -60,6 +61,19 @@ int main(void) {
         tap_is_str(nf_netns_kind_name(NF_NETNS_PATH), "path", "path");
         tap_is_str(nf_netns_kind_name(NF_NETNS_HOST), "host", "host");
         tap_is_str(nf_netns_kind_name(NF_NETNS_SELF), "self", "self (not named)");
+
+        /* Conflicts are per namespace: the same target on eth0 (ifindex 2) in two pods is no overlap,
+         * in one pod it is. */
+        struct nf_prefix p;
+        nf_prefix_parse("10.0.1.10/32", &p);
+        struct nf_spec spec = {.direction = NF_DIR_EGRESS, .fx = {.has_delay = true, .delay_ms = 100}};
+        struct nf_iface eth0 = {.ifindex = 2, .name = "eth0"};
+        struct nf_active_scope in_b = {"f-0000000000b0", {&spec, &p, 1, &eth0, 1, &b->id}};
+        struct nf_fault_scope in_a = {&spec, &p, 1, &eth0, 1, &own->id}, also_b = {&spec, &p, 1, &eth0, 1, &b->id};
+        struct nf_err e;
+        tap_is_int(nf_scope_check_conflicts(&in_a, &in_b, 1, &e), 0, "the same target on eth0 in another namespace is no conflict");
+        tap_is_int(nf_scope_check_conflicts(&also_b, &in_b, 1, &e), -1, "in the same namespace it is a conflict");
+        tap_ok(e.kind == NF_ERR_CONFLICT && strstr(e.message, "f-0000000000b0") != NULL, "naming the fault: %s", e.message);
 
         tap_ok(nf_ns_unref(&t, b), "pod B released");
         free(a);

@@ -5,7 +5,9 @@
  * and the rotation of shared action indexes. Marks, conflicts, limits and default interfaces are
  * per namespace: two pods may each hold a fault in slot 0 on their own eth0 (ifindex 2 in both).
  * An entry other than our own goes when its last fault goes. The table operations (find, link,
- * unref) are pure and unit-tested (tests/unit/test-nstable.c); opening one needs the kernel. */
+ * unref) are pure and unit-tested (tests/unit/test-nstable.c); opening one needs the kernel.
+ * (Not core/netns.c: netem/netns.c has that name, and the fuzz build compiles every source into
+ * one directory of objects.) */
 #pragma once
 #include "core/layer.h"
 

@@ -1,4 +1,4 @@
-#include "core/netns.h"
+#include "core/nstable.h"
 
 #include <errno.h>
 #include <event2/event.h>
