@@ -46,6 +46,8 @@ cJSON *nf_fault_to_json(const struct nf_fault *f, const char *state, const struc
                 if (f->next_resolve_ms)
                         cJSON_AddStringToObject(o, "next_resolution_at", nf_format_time(f->next_resolve_ms, t, sizeof(t)));
         }
+        if (f->ns)
+                cJSON_AddItemToObject(o, "netns", nf_netns_to_json(f->ns));
         cJSON *ifs = cJSON_AddArrayToObject(o, "interfaces");
         for (size_t i = 0; i < f->n_ifaces; i++)
                 cJSON_AddItemToArray(ifs, cJSON_CreateString(f->ifaces[i].name));
@@ -74,6 +76,32 @@ cJSON *nf_fault_to_json(const struct nf_fault *f, const char *state, const struc
                 cJSON_AddNumberToObject(co, "drops", (double)c->drops);
                 cJSON_AddNumberToObject(co, "delivered", (double)c->delivered);
         }
+        return o;
+}
+
+cJSON *nf_gone_to_json(const struct nf_gone *g) {
+        char t[40];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "id", g->id);
+        cJSON_AddStringToObject(o, "state", "gone");
+        cJSON_AddStringToObject(o, "gone_reason", g->reason);
+        cJSON_AddStringToObject(o, "gone_at", nf_format_time(g->at_ms, t, sizeof(t)));
+        if (g->pod_uid[0])
+                cJSON_AddStringToObject(o, "pod_uid", g->pod_uid);
+        return o;
+}
+
+cJSON *nf_netns_to_json(const struct nf_ns *ns) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "inode", (double)ns->id.ino);
+        cJSON_AddNumberToObject(o, "dev", (double)ns->id.dev);
+        cJSON_AddBoolToObject(o, "host", ns->own);
+        /* How the fault that entered it first named it; the spec says how this one did. */
+        cJSON_AddStringToObject(o, "named_by", nf_netns_kind_name(ns->named.kind));
+        if (ns->pod_uid[0])
+                cJSON_AddStringToObject(o, "pod_uid", ns->pod_uid);
+        else
+                cJSON_AddNullToObject(o, "pod_uid");
         return o;
 }
 

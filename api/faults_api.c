@@ -126,9 +126,15 @@ void nf_api_fault_create(struct nf_api *api, struct evhttp_request *req, const c
 
 void nf_api_faults_list(struct nf_api *api, struct evhttp_request *req, const char *id) {
         cJSON *o = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(o, "faults");
+        struct nf_query q;
+        struct nf_err e;
         (void)id;
+        /* The router checked the query; ?pod_uid= keeps the faults inside that pod's namespace. */
+        if (nf_query_parse(evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req)), NF_QUERY_POD_UID, &q, &e) < 0)
+                q.pod_uid[0] = '\0';
         for (struct nf_fault *f = api->reg->faults; f; f = f->next)
-                cJSON_AddItemToArray(a, nf_fault_to_json(f, "active", NULL));
+                if (!q.pod_uid[0] || strcmp(f->ns->pod_uid, q.pod_uid) == 0)
+                        cJSON_AddItemToArray(a, nf_fault_to_json(f, "active", NULL));
         nf_api_reply(req, 200, o);
 }
 
@@ -153,6 +159,9 @@ static struct nf_fault *find_fault(struct nf_api *api, struct evhttp_request *re
 }
 
 void nf_api_fault_get(struct nf_api *api, struct evhttp_request *req, const char *id) {
+        const struct nf_gone *g = nf_registry_find_gone(api->reg, id);
+        if (g && !nf_registry_find(api->reg, id))
+                return nf_api_reply(req, 200, nf_gone_to_json(g));
         struct nf_fault *f = find_fault(api, req, id);
         struct nf_counters c;
         if (!f)

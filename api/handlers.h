@@ -14,3 +14,5 @@ void nf_api_faults_delete_all(struct nf_api *api, struct evhttp_request *req, co
 void nf_api_fault_get(struct nf_api *api, struct evhttp_request *req, const char *id);
 void nf_api_fault_delete(struct nf_api *api, struct evhttp_request *req, const char *id);
 void nf_api_fault_renew(struct nf_api *api, struct evhttp_request *req, const char *id);
+/* pods_api.c */
+void nf_api_pods_list(struct nf_api *api, struct evhttp_request *req, const char *id);

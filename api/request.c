@@ -157,7 +157,7 @@ static void show_raw(const char *s, size_t n, char *buf, size_t len) {
 static const struct {
         const char *name;
         unsigned bit;
-} known[] = {{"dry_run", NF_QUERY_DRY_RUN}};
+} known[] = {{"dry_run", NF_QUERY_DRY_RUN}, {"pod_uid", NF_QUERY_POD_UID}};
 
 const char *nf_query_name(unsigned bit) {
         for (size_t i = 0; i < sizeof(known) / sizeof(*known); i++)
@@ -175,7 +175,7 @@ int nf_query_parse(const char *query, unsigned allowed, struct nf_query *q, stru
                 return 0;
         for (;;) {
                 size_t n = strcspn(p, "&"), kn = strcspn(p, "=");
-                char key[64], val[64], shown[300];
+                char key[64], val[72], shown[300];
                 bool has_val = kn < n;
                 int which = -1;
                 if (!has_val)
@@ -191,12 +191,24 @@ int nf_query_parse(const char *query, unsigned allowed, struct nf_query *q, stru
                 if (which < 0)
                         return nf_fail(e, NF_ERR_INVALID, "invalid_query", key[0] ? key : NULL,
                                        "query parameter '%s' is not known here%s", shown,
-                                       allowed & NF_QUERY_DRY_RUN ? " (this route takes dry_run=true|false)"
-                                                                  : " (this route takes no parameters)");
+                                       allowed & NF_QUERY_DRY_RUN   ? " (this route takes dry_run=true|false)"
+                                       : allowed & NF_QUERY_POD_UID ? " (this route takes pod_uid=UID)"
+                                                                    : " (this route takes no parameters)");
                 if (seen & known[which].bit)
                         return nf_fail(e, NF_ERR_INVALID, "invalid_query", key,
                                        "query parameter %s is given more than once ('%s' again): say it once", key, shown);
                 seen |= known[which].bit;
+                if (known[which].bit == NF_QUERY_POD_UID) {
+                        if (!has_val || query_decode(p + kn + 1, n - kn - 1, val, sizeof(val)) < 0 || strlen(val) < 8 ||
+                            strlen(val) > 64 || strspn(val, "0123456789abcdef-") != strlen(val))
+                                return nf_fail(e, NF_ERR_INVALID, "invalid_query", key,
+                                               "query parameter '%s': pod_uid needs a pod uid (lowercase hex and dashes)", shown);
+                        snprintf(q->pod_uid, sizeof(q->pod_uid), "%s", val);
+                        if (!p[n])
+                                return 0;
+                        p += n + 1;
+                        continue;
+                }
                 /* Booleans are exactly true/false (or 1/0): anything else might be meant either
                  * way, and guessing "no" here would run a real apply. */
                 if (!has_val || query_decode(p + kn + 1, n - kn - 1, val, sizeof(val)) < 0 ||

@@ -18,8 +18,10 @@ struct cJSON *nf_json_parse_strict(const char *body, size_t len, struct nf_err *
 /* Query parameters: each route names the ones it takes; anything unknown, repeated, or not an
  * exact boolean is refused (400 invalid_query), so that a typo never falls back to a real apply. */
 #define NF_QUERY_DRY_RUN 1u
+#define NF_QUERY_POD_UID 2u /* a pod uid: lowercase hex and dashes */
 struct nf_query {
         bool dry_run;
+        char pod_uid[65]; /* "" when not given */
 };
 int nf_query_parse(const char *query, unsigned allowed, struct nf_query *q, struct nf_err *e);
 /* The name of one NF_QUERY_* parameter, NULL for no such bit (for listings of the route table). */

@@ -22,7 +22,7 @@ static const struct nf_route routes[] = {
         {"v1", "/metrics", false, {{EVHTTP_REQ_GET, nf_api_metrics, 0, 0, NF_ROLE_READ}}},
         {"v1", "/v1/capabilities", false, {{EVHTTP_REQ_GET, nf_api_capabilities, 0, 0, NF_ROLE_READ}}},
         {"v1", "/v1/faults", true,
-         {{EVHTTP_REQ_GET, nf_api_faults_list, 0, 0, NF_ROLE_READ},
+         {{EVHTTP_REQ_GET, nf_api_faults_list, 0, NF_QUERY_POD_UID, NF_ROLE_READ},
           {EVHTTP_REQ_POST, nf_api_fault_create, NF_ROUTE_RATE_LIMITED, NF_QUERY_DRY_RUN, NF_ROLE_WRITE},
           {EVHTTP_REQ_DELETE, nf_api_faults_delete_all, NF_ROUTE_RATE_LIMITED, 0, NF_ROLE_WRITE}}},
         {"v1", "/v1/faults/{id}", false,
@@ -30,6 +30,7 @@ static const struct nf_route routes[] = {
           {EVHTTP_REQ_DELETE, nf_api_fault_delete, NF_ROUTE_RATE_LIMITED, 0, NF_ROLE_WRITE}}},
         {"v1", "/v1/faults/{id}/renew", false,
          {{EVHTTP_REQ_POST, nf_api_fault_renew, NF_ROUTE_RATE_LIMITED, 0, NF_ROLE_WRITE}}},
+        {"v1", "/v1/pods", false, {{EVHTTP_REQ_GET, nf_api_pods_list, NF_ROUTE_RATE_LIMITED, 0, NF_ROLE_READ}}},
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(*routes))

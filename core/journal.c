@@ -164,6 +164,10 @@ static int netns_lock_holder(const struct sockaddr_un *sa, socklen_t len, struct
 }
 
 int nf_netns_lock(int wait_ms) {
+        return nf_netns_lock_as(wait_ms, NULL);
+}
+
+int nf_netns_lock_as(int wait_ms, int *holder) {
         static const char name[] = "\0netfaultd";
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + sizeof(name) - 1);
@@ -187,6 +191,8 @@ int nf_netns_lock(int wait_ms) {
                         return r;
                 if (!ours && netns_lock_holder(&sa, len, &cred)) {
                         ours = cred.uid == 0 || cred.uid == geteuid();
+                        if (holder)
+                                *holder = (int)cred.pid;
                         if (!ours) {
                                 /* Anyone may bind an abstract name: a holder of another, unprivileged user
                                  * cannot be a netfaultd that changes this namespace, and must not keep
@@ -468,6 +474,94 @@ int nf_journal_load_clsact(struct nf_journal *j, int *out, size_t max, size_t *n
         return 0;
 }
 
+static void netns_name(char *name, size_t len, uint64_t dev, uint64_t ino) {
+        snprintf(name, len, "netns-%llu-%llu.json", (unsigned long long)dev, (unsigned long long)ino);
+}
+
+int nf_journal_put_netns(struct nf_journal *j, const struct nf_journal_netns *ns) {
+        char name[80];
+        cJSON *o = cJSON_CreateObject(), *a;
+        cJSON_AddNumberToObject(o, "version", JOURNAL_VERSION);
+        cJSON_AddNumberToObject(o, "dev", (double)ns->dev);
+        cJSON_AddNumberToObject(o, "ino", (double)ns->ino);
+        cJSON_AddStringToObject(o, "reopen", ns->reopen);
+        cJSON_AddStringToObject(o, "pod_uid", ns->pod_uid);
+        cJSON_AddStringToObject(o, "proc_root", ns->proc_root);
+        a = cJSON_AddArrayToObject(o, "created_on_ifindex");
+        for (size_t i = 0; i < ns->n_clsact; i++)
+                cJSON_AddItemToArray(a, cJSON_CreateNumber(ns->clsact[i]));
+        char *text = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        if (!text)
+                return -ENOMEM;
+        netns_name(name, sizeof(name), ns->dev, ns->ino);
+        int r = write_atomic(j, name, text);
+        free(text);
+        return r;
+}
+
+int nf_journal_drop_netns(struct nf_journal *j, uint64_t dev, uint64_t ino) {
+        char name[80];
+        netns_name(name, sizeof(name), dev, ino);
+        return unlinkat(j->dfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+static bool copy_string(const cJSON *o, const char *key, char *out, size_t len) {
+        const cJSON *v = cJSON_GetObjectItem(o, key);
+        if (!cJSON_IsString(v) || strlen(v->valuestring) >= len)
+                return false;
+        snprintf(out, len, "%s", v->valuestring);
+        return true;
+}
+
+int nf_journal_load_netns(struct nf_journal *j, struct nf_journal_netns **out, size_t *n, size_t *corrupt) {
+        DIR *d = open_dir(j);
+        struct dirent *de;
+        size_t cap = 0;
+        *out = NULL;
+        *n = *corrupt = 0;
+        if (!d)
+                return -errno;
+        while ((de = readdir(d))) {
+                const char *why;
+                bool missing;
+                size_t l = strlen(de->d_name);
+                if (strncmp(de->d_name, "netns-", 6) != 0 || l < 6 + 5 || strcmp(de->d_name + l - 5, ".json") != 0)
+                        continue;
+                cJSON *o = read_json(j, de->d_name, &why, &missing);
+                if (missing)
+                        continue;
+                const cJSON *dev = o ? cJSON_GetObjectItem(o, "dev") : NULL, *ino = o ? cJSON_GetObjectItem(o, "ino") : NULL,
+                            *a = o ? cJSON_GetObjectItem(o, "created_on_ifindex") : NULL, *it;
+                struct nf_journal_netns rec = {0};
+                if (!o || !cJSON_IsNumber(dev) || !cJSON_IsNumber(ino) || !whole_in_range(dev->valuedouble, 0, MAX_TIME_MS) ||
+                    !whole_in_range(ino->valuedouble, 1, MAX_TIME_MS) || !copy_string(o, "reopen", rec.reopen, sizeof(rec.reopen)) ||
+                    !copy_string(o, "pod_uid", rec.pod_uid, sizeof(rec.pod_uid)) ||
+                    !copy_string(o, "proc_root", rec.proc_root, sizeof(rec.proc_root)) || !cJSON_IsArray(a)) {
+                        quarantine(j, de->d_name, o ? "a required field is missing or out of range" : why);
+                        cJSON_Delete(o);
+                        (*corrupt)++;
+                        continue;
+                }
+                rec.dev = (uint64_t)dev->valuedouble;
+                rec.ino = (uint64_t)ino->valuedouble;
+                cJSON_ArrayForEach(it, a) if (cJSON_IsNumber(it) && rec.n_clsact < NF_JOURNAL_MAX_CLSACT &&
+                                              whole_in_range(it->valuedouble, 1, 2147483647.0))
+                        rec.clsact[rec.n_clsact++] = (int)it->valuedouble;
+                cJSON_Delete(o);
+                if (*n == cap) {
+                        cap = cap ? cap * 2 : 4;
+                        struct nf_journal_netns *v = realloc(*out, cap * sizeof(*v));
+                        if (!v)
+                                break;
+                        *out = v;
+                }
+                (*out)[(*n)++] = rec;
+        }
+        closedir(d);
+        return 0;
+}
+
 void nf_journal_clear(struct nf_journal *j) {
         DIR *d = open_dir(j);
         struct dirent *de;
@@ -476,7 +570,8 @@ void nf_journal_clear(struct nf_journal *j) {
         while ((de = readdir(d))) {
                 size_t l = strlen(de->d_name);
                 /* Records only: quarantined *.corrupt files stay for whoever investigates. */
-                if (strncmp(de->d_name, "fault-", 6) != 0 || l < 5 || strcmp(de->d_name + l - 5, ".json") != 0)
+                if ((strncmp(de->d_name, "fault-", 6) != 0 && strncmp(de->d_name, "netns-", 6) != 0) || l < 5 ||
+                    strcmp(de->d_name + l - 5, ".json") != 0)
                         continue;
                 unlinkat(j->dfd, de->d_name, 0);
         }

@@ -44,16 +44,38 @@ void nf_journal_close(struct nf_journal *j);
  * Returns the fd (accept and close what connects to it), -EBUSY after waiting wait_ms for a
  * netfaultd holder, -ENOLCK (logged) when an impostor holds the name: start without the lock. */
 int nf_netns_lock(int wait_ms);
+/* The same, telling the holder's pid (as our pid namespace sees it; 0 when unknown) on -EBUSY. It
+ * takes the lock of the namespace the calling thread is in: run it through nf_netns_run() to take
+ * a pod's. */
+int nf_netns_lock_as(int wait_ms, int *holder);
 
 int nf_journal_put(struct nf_journal *j, const char *id, const char *state, unsigned slot, int64_t created_ms,
                    int64_t expires_ms, const struct cJSON *spec, const struct cJSON *objects);
 int nf_journal_drop(struct nf_journal *j, const char *id);
 int nf_journal_put_clsact(struct nf_journal *j, const int *ifindexes, size_t n);
 
+/* A namespace other than ours with faults inside (netns-<dev>-<ino>.json): its identity, how to
+ * reopen it (the file it was opened from; the pod to look up again under proc_root when that
+ * process is gone), and the interfaces where we created its clsact qdisc. Written before the
+ * kernel changes there, removed when its last fault goes. */
+#define NF_JOURNAL_MAX_CLSACT 256
+struct nf_journal_netns {
+        uint64_t dev, ino;
+        char reopen[256];
+        char pod_uid[128];
+        char proc_root[128];
+        int clsact[NF_JOURNAL_MAX_CLSACT];
+        size_t n_clsact;
+};
+int nf_journal_put_netns(struct nf_journal *j, const struct nf_journal_netns *ns);
+int nf_journal_drop_netns(struct nf_journal *j, uint64_t dev, uint64_t ino);
+/* Every namespace record (corrupt ones are quarantined and counted). Free *out with free(). */
+int nf_journal_load_netns(struct nf_journal *j, struct nf_journal_netns **out, size_t *n, size_t *corrupt);
+
 /* Reads every fault record. Corrupt files are renamed to *.corrupt and reported through
  * corrupt (a count); the sweep still cleans the kernel by our marks. */
 int nf_journal_load(struct nf_journal *j, struct nf_journal_entry **out, size_t *n, size_t *corrupt);
 void nf_journal_entries_free(struct nf_journal_entry *v, size_t n);
 int nf_journal_load_clsact(struct nf_journal *j, int *out, size_t max, size_t *n);
-/* Removes every fault record (after a full revert). */
+/* Removes every fault and namespace record (after a full revert). */
 void nf_journal_clear(struct nf_journal *j);

@@ -111,10 +111,10 @@ int nf_names_take_lookup(const struct nf_spec *spec, const struct nf_lookup *l, 
  * others are skipped (and logged), never forced. */
 static size_t without_conflicts(struct nf_registry *r, const struct nf_fault *f, struct nf_prefix *fresh, size_t n) {
         struct nf_active_scope others[NF_MAX_SLOTS];
-        size_t n_others = nf_registry_active_scopes(r, f, others), kept = 0;
+        size_t n_others = nf_registry_active_scopes(r, f->ns, f, others), kept = 0;
         char buf[NF_PREFIX_STRLEN];
         for (size_t i = 0; i < n; i++) {
-                struct nf_fault_scope a = {&f->spec, &fresh[i], 1, f->ifaces, f->n_ifaces, &r->applier.netns};
+                struct nf_fault_scope a = {&f->spec, &fresh[i], 1, f->ifaces, f->n_ifaces, &f->ns->id};
                 long o = nf_scope_overlapping(&a, others, n_others, NULL, 0);
                 if (o >= 0)
                         nf_log(NF_LOG_WARN, "fault.address_skipped", "%s: new address %s overlaps fault %s", f->id,
@@ -152,7 +152,7 @@ static void extend_fault(struct nf_registry *r, struct nf_fault *f, const struct
         if (nf_spec_effective(&tmp, NF_MAX_FILTERS_PER_FAULT, &fresh, &n_fresh) < 0 || n_fresh == 0)
                 goto out;
         kept = without_conflicts(r, f, fresh, n_fresh);
-        if (kept == 0 || nf_scope_filters_fit(r->n_filters, kept * f->plan.n_links, r->lim.max_filters, &e) < 0)
+        if (kept == 0 || nf_scope_filters_fit(f->ns->n_filters, kept * f->plan.n_links, r->lim.max_filters, &e) < 0)
                 goto out;
         if (nf_plan_extend(&f->plan, &f->spec, fresh, kept, &first) < 0)
                 goto out;
@@ -164,7 +164,7 @@ static void extend_fault(struct nf_registry *r, struct nf_fault *f, const struct
                        f->id);
                 goto out;
         }
-        if (nf_apply_extend(&r->applier, &f->plan, first, &ae) < 0) {
+        if (nf_apply_extend(&f->ns->applier, &f->plan, first, &ae) < 0) {
                 nf_log(NF_LOG_WARN, "fault.extend_failed", "%s: %s%s%s", f->id, ae.message, ae.extack[0] ? ": " : "", ae.extack);
                 goto out;
         }
@@ -176,6 +176,7 @@ static void extend_fault(struct nf_registry *r, struct nf_fault *f, const struct
                 nf_prefix_set_normalize(f->eff, &f->n_eff);
         }
         r->n_filters += added * f->plan.n_links;
+        f->ns->n_filters += added * f->plan.n_links;
         for (size_t i = 0; i < kept; i++)
                 nf_log(NF_LOG_INFO, "fault.address_added", "%s now also matches %s", f->id,
                        nf_prefix_format(&fresh[i], buf, sizeof(buf)));

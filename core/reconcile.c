@@ -1,9 +1,14 @@
 #include "core/reconcile.h"
 
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/pods.h"
 #include "core/record.h"
 #include "core/registry.h"
 #include "core/spec_json.h"
@@ -47,6 +52,66 @@ static void resume_one(struct nf_registry *r, const struct nf_journal_entry *je,
         nf_log(NF_LOG_INFO, "reconcile.resumed", "%s resumed with %lld ms left", je->id, (long long)(je->expires_ms - now));
 }
 
+/* The namespace of a record, opened, or -1 (logged) when it is gone or is another now. */
+static int reopen_netns(const struct nf_journal_netns *rec) {
+        struct nf_netns_id want = {.dev = (dev_t)rec->dev, .ino = (ino_t)rec->ino}, id;
+        int fd = open(rec->reopen, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0 && nf_netns_id_of(fd, &id) == 0 && nf_netns_id_equal(&id, &want))
+                return fd;
+        if (fd >= 0)
+                close(fd);
+        /* The process it was opened from is gone; its pod may live on in another. */
+        if (rec->pod_uid[0] && rec->proc_root[0]) {
+                struct nf_netns_sel sel = {.kind = NF_NETNS_POD};
+                struct nf_netns_found found;
+                struct nf_err e;
+                snprintf(sel.name, sizeof(sel.name), "%s", rec->pod_uid);
+                if (nf_netns_find(rec->proc_root, &sel, NULL, &found, &e) == 0) {
+                        if (nf_netns_id_equal(&found.id, &want))
+                                return found.fd;
+                        close(found.fd);
+                }
+        }
+        nf_log(NF_LOG_INFO, "netns.sweep_skipped",
+               "namespace %llu (%s%s%s) is gone or its file names another namespace now: not touched",
+               (unsigned long long)rec->ino, rec->reopen, rec->pod_uid[0] ? ", pod " : "", rec->pod_uid);
+        return -1;
+}
+
+size_t nf_sweep_journaled_netns(struct nf_journal *j, nf_sweep_log_fn log, struct nf_sweep_report *total) {
+        struct nf_journal_netns *recs = NULL;
+        size_t n = 0, corrupt = 0, swept = 0;
+        if (!j || j->dfd < 0 || nf_journal_load_netns(j, &recs, &n, &corrupt) < 0)
+                return 0;
+        for (size_t i = 0; i < n; i++) {
+                struct nf_applier a;
+                struct nf_sweep_report rep = {0};
+                int fd = reopen_netns(&recs[i]), rc;
+                if (fd < 0)
+                        continue;
+                rc = nf_applier_open_in(&a, fd);
+                close(fd);
+                if (rc < 0) {
+                        nf_log(NF_LOG_ERROR, "netns.sweep_failed", "namespace %llu: cannot enter it: %s",
+                               (unsigned long long)recs[i].ino, strerror(-rc));
+                        continue;
+                }
+                rc = nf_sweep(&a, recs[i].clsact, recs[i].n_clsact, log, &rep);
+                nf_applier_close(&a);
+                nf_log(rc < 0 ? NF_LOG_ERROR : NF_LOG_INFO, "netns.swept",
+                       "namespace %llu%s%s: removed %zu filter priorities, %zu links, %zu qdiscs (%zu errors)",
+                       (unsigned long long)recs[i].ino, recs[i].pod_uid[0] ? " of pod " : "", recs[i].pod_uid,
+                       rep.filter_prios, rep.links, rep.qdiscs, rep.errors);
+                total->filter_prios += rep.filter_prios;
+                total->links += rep.links;
+                total->qdiscs += rep.qdiscs;
+                total->errors += rep.errors;
+                swept++;
+        }
+        free(recs);
+        return swept;
+}
+
 int nf_registry_reconcile(struct nf_registry *r, bool resume, uint32_t max_duration_s) {
         struct nf_journal_entry *entries = NULL;
         size_t n = 0, corrupt = 0, n_clsact = 0;
@@ -58,7 +123,9 @@ int nf_registry_reconcile(struct nf_registry *r, bool resume, uint32_t max_durat
                 nf_journal_load_clsact(r->journal, clsact, NF_MAX_HOOK_IFACES, &n_clsact);
         }
         /* Always start from a clean namespace: whatever carries our marks goes, journaled or not. */
-        int rc = nf_sweep(&r->applier, clsact, n_clsact, log_removal, &rep);
+        int rc = nf_sweep(&nf_registry_own(r)->applier, clsact, n_clsact, log_removal, &rep);
+        /* And inside every pod the journal names, before the API answers. */
+        nf_sweep_journaled_netns(r->journal, log_removal, &rep);
         nf_log(rc < 0 ? NF_LOG_ERROR : NF_LOG_INFO, "reconcile.swept",
                "%zu journaled fault(s)%s, removed %zu filter priorities, %zu links, %zu qdiscs (%zu errors)", n,
                corrupt ? " and corrupt records" : "", rep.filter_prios, rep.links, rep.qdiscs, rep.errors);

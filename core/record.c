@@ -2,6 +2,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/journal.h"
@@ -23,6 +24,12 @@ int nf_record_put(struct nf_journal *j, const struct nf_fault *f, const char *st
                         cJSON_AddItemToArray(a, cJSON_CreateString(nf_prefix_format(&f->names[i].addrs[k], buf, sizeof(buf))));
                 cJSON_AddItemToArray(names, n);
         }
+        /* Which namespace it lives in; the namespace's own record says how to reopen it. */
+        if (f->ns) {
+                cJSON *ns = cJSON_AddObjectToObject(objects, "netns");
+                cJSON_AddNumberToObject(ns, "dev", (double)f->ns->id.dev);
+                cJSON_AddNumberToObject(ns, "ino", (double)f->ns->id.ino);
+        }
         int rc = nf_journal_put(j, f->id, state, f->slot, f->created_ms, f->expires_ms, spec, objects);
         cJSON_Delete(spec);
         cJSON_Delete(objects);
@@ -31,15 +38,32 @@ int nf_record_put(struct nf_journal *j, const struct nf_fault *f, const char *st
         return rc;
 }
 
-void nf_record_put_clsact(struct nf_journal *j, const struct nf_applier *a) {
+int nf_record_put_clsact(struct nf_journal *j, const struct nf_ns *ns, const char *proc_root) {
+        const struct nf_applier *a = &ns->applier;
         int v[NF_MAX_HOOK_IFACES];
         size_t n = 0;
         if (!j)
-                return;
+                return 0;
         for (size_t i = 0; i < a->n_uses; i++)
                 if (a->uses[i].created_clsact)
                         v[n++] = a->uses[i].ifindex;
-        nf_journal_put_clsact(j, v, n);
+        if (ns->own)
+                return nf_journal_put_clsact(j, v, n);
+        struct nf_journal_netns rec = {.dev = (uint64_t)ns->id.dev, .ino = (uint64_t)ns->id.ino};
+        snprintf(rec.reopen, sizeof(rec.reopen), "%s", ns->reopen);
+        snprintf(rec.pod_uid, sizeof(rec.pod_uid), "%s", ns->pod_uid);
+        snprintf(rec.proc_root, sizeof(rec.proc_root), "%s", proc_root ? proc_root : "");
+        for (size_t i = 0; i < n && i < NF_JOURNAL_MAX_CLSACT; i++)
+                rec.clsact[rec.n_clsact++] = v[i];
+        int rc = nf_journal_put_netns(j, &rec);
+        if (rc < 0)
+                nf_log(NF_LOG_ERROR, "journal.write_failed", "namespace %lu: %s", (unsigned long)ns->id.ino, strerror(-rc));
+        return rc;
+}
+
+void nf_record_drop_ns(struct nf_journal *j, const struct nf_ns *ns) {
+        if (j && !ns->own)
+                nf_journal_drop_netns(j, (uint64_t)ns->id.dev, (uint64_t)ns->id.ino);
 }
 
 int nf_record_read_names(const struct nf_journal_entry *je, struct nf_fault_init *init) {

@@ -6,26 +6,33 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/pods.h"
 #include "core/record.h"
 
 int nf_registry_init(struct nf_registry *r, struct event_base *base, const struct nf_registry_limits *lim,
                      struct nf_journal *journal, uint16_t api_port) {
         int rc;
-        *r = (struct nf_registry){.base = base, .lim = *lim, .journal = journal, .api_port = api_port};
-        rc = nf_applier_open(&r->applier);
+        *r = (struct nf_registry){.base = base, .lim = *lim, .journal = journal, .api_port = api_port,
+                                  .proc_root = "/proc"};
+        rc = nf_ns_table_init(&r->ns);
         if (rc < 0)
                 return rc;
-        r->applier.guard_port = api_port;
-        nf_caps_probe(&r->applier.nl, &r->caps);
+        nf_registry_own(r)->applier.guard_port = api_port;
         return 0;
 }
 
 void nf_registry_fini(struct nf_registry *r) {
         nf_registry_delete_all(r, "shutdown");
-        nf_applier_close(&r->applier);
+        if (r->netns_watch)
+                event_free(r->netns_watch);
+        r->netns_watch = NULL;
+        nf_ns_table_fini(&r->ns);
 }
 
 static void make_id(char *id) {
@@ -48,6 +55,8 @@ void nf_fault_free(struct nf_fault *f) {
                 event_free(f->dns_timer);
         if (f->lookup)
                 f->lookup->arg = NULL; /* it completes later and frees itself */
+        if (f->ns)
+                nf_ns_put(&f->reg->ns, f->ns);
         free(f->learned);
         free(f->names);
         nf_plan_free(&f->plan);
@@ -92,11 +101,31 @@ int nf_registry_arm(struct nf_registry *r, struct event **ev, void (*cb)(evutil_
         return *ev && evtimer_add(*ev, &tv) == 0 ? 0 : -ENOMEM;
 }
 
+static void on_lock_probe(evutil_socket_t fd, short what, void *arg) {
+        int c;
+        (void)what;
+        (void)arg;
+        while ((c = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+                close(c);
+}
+
+static void watch_namespaces(struct nf_registry *r);
+
+/* The clsact list of ns after a change; a namespace other than ours without faults loses its
+ * record (its entry goes with the last reference). */
+static void put_ns_record(struct nf_registry *r, const struct nf_ns *ns) {
+        if (!ns->own && ns->n_faults == 0)
+                nf_record_drop_ns(r->journal, ns);
+        else
+                nf_record_put_clsact(r->journal, ns, r->proc_root);
+}
+
 /* ---- creation: prepare (nothing changes), then commit ---- */
 
-static int resolve_interfaces(struct nf_registry *r, struct nf_fault *f, struct nf_err *e) {
+/* Those named, or those with a default route inside the fault's namespace. */
+static int resolve_interfaces(struct nf_fault *f, struct nf_err *e) {
         if (f->spec.n_ifnames == 0) {
-                int rc = nf_world_default_ifaces(&r->applier.world, f->ifaces, NF_MAX_IFACES, &f->n_ifaces);
+                int rc = nf_world_default_ifaces(&f->ns->applier.world, f->ifaces, NF_MAX_IFACES, &f->n_ifaces);
                 if (rc < 0)
                         return nf_fail(e, NF_ERR_KERNEL, "kernel_error", "interfaces", "cannot read the routing table: %s",
                                        strerror(-rc));
@@ -107,11 +136,11 @@ static int resolve_interfaces(struct nf_registry *r, struct nf_fault *f, struct 
                 return 0;
         }
         for (size_t i = 0; i < f->spec.n_ifnames; i++) {
-                int rc = nf_world_iface_by_name(&r->applier.world, f->spec.ifnames[i], &f->ifaces[i]);
+                int rc = nf_world_iface_by_name(&f->ns->applier.world, f->spec.ifnames[i], &f->ifaces[i]);
                 if (rc < 0) {
                         char field[48];
                         snprintf(field, sizeof(field), "interfaces[%zu]", i);
-                        return nf_fail(e, NF_ERR_INVALID, "unknown_interface", field, "%s: '%s' does not exist in this network namespace",
+                        return nf_fail(e, NF_ERR_INVALID, "unknown_interface", field, "%s: '%s' does not exist in the fault's network namespace",
                                        field, f->spec.ifnames[i]);
                 }
         }
@@ -146,12 +175,12 @@ void nf_registry_scope_input(const struct nf_registry *r, const struct nf_fault 
         }
 }
 
-size_t nf_registry_active_scopes(const struct nf_registry *r, const struct nf_fault *skip,
+size_t nf_registry_active_scopes(const struct nf_registry *r, const struct nf_ns *ns, const struct nf_fault *skip,
                                  struct nf_active_scope out[NF_MAX_SLOTS]) {
         size_t n = 0;
         for (const struct nf_fault *o = r->faults; o && n < NF_MAX_SLOTS; o = o->next)
-                if (o != skip)
-                        out[n++] = (struct nf_active_scope){o->id, {&o->spec, o->eff, o->n_eff, o->ifaces, o->n_ifaces, &r->applier.netns}};
+                if (o != skip && o->ns == ns)
+                        out[n++] = (struct nf_active_scope){o->id, {&o->spec, o->eff, o->n_eff, o->ifaces, o->n_ifaces, &ns->id}};
         return n;
 }
 
@@ -168,26 +197,139 @@ static int scope(struct nf_registry *r, struct nf_fault *f, struct nf_err *e) {
         f->n_eff = set.n_eff;
         memcpy(f->protected_hit, set.protected_hit, sizeof(f->protected_hit));
         f->n_protected_hit = set.n_protected_hit;
-        struct nf_fault_scope a = {&f->spec, f->eff, f->n_eff, f->ifaces, f->n_ifaces, &r->applier.netns};
-        return nf_scope_check_conflicts(&a, active, nf_registry_active_scopes(r, NULL, active), e);
+        struct nf_fault_scope a = {&f->spec, f->eff, f->n_eff, f->ifaces, f->n_ifaces, &f->ns->id};
+        return nf_scope_check_conflicts(&a, active, nf_registry_active_scopes(r, f->ns, NULL, active), e);
 }
 
-/* The shared action indexes of the new plan: none that an active fault holds. */
-static int action_indexes(struct nf_registry *r, struct nf_plan *p, struct nf_err *e) {
+/* The shared action indexes of the new plan: none that an active fault of its namespace holds
+ * (actions, like links, belong to one namespace). */
+static int action_indexes(struct nf_registry *r, struct nf_ns *ns, struct nf_plan *p, struct nf_err *e) {
         size_t n_used = 0, cap = 1;
         for (const struct nf_fault *o = r->faults; o; o = o->next)
-                cap += o->plan.n_links;
+                if (o->ns == ns)
+                        cap += o->plan.n_links;
         uint32_t *used = calloc(cap, sizeof(*used));
         if (!used)
                 return nf_fail(e, NF_ERR_INTERNAL, "internal", NULL, "out of memory");
         for (const struct nf_fault *o = r->faults; o; o = o->next)
-                for (size_t i = 0; i < o->plan.n_links; i++)
+                for (size_t i = 0; o->ns == ns && i < o->plan.n_links; i++)
                         used[n_used++] = o->plan.links[i].act_index;
-        int rc = nf_scope_action_indexes(&r->next_action, used, n_used, p->links, p->n_links);
+        int rc = nf_scope_action_indexes(&ns->next_action, used, n_used, p->links, p->n_links);
         free(used);
         if (rc < 0)
                 return nf_fail(e, NF_ERR_INTERNAL, "internal", NULL, "no free action index");
         return 0;
+}
+
+/* The namespace the fault names, entered (f->ns holds a reference from here on). */
+int nf_registry_enter(struct nf_registry *r, struct nf_fault *f, struct nf_err *e) {
+        struct nf_ns *own = nf_registry_own(r);
+        if (f->spec.netns.kind == NF_NETNS_SELF || f->spec.netns.kind == NF_NETNS_HOST) {
+                own->refs++;
+                f->ns = own;
+                return 0;
+        }
+        struct nf_netns_found found;
+        int rc;
+        if (!r->netns_mode)
+                return nf_fail(e, NF_ERR_DENIED, "netns_mode_off", "netns",
+                               "netns: this netfaultd serves only its own network namespace; start it with --netns-mode on "
+                               "(it then keeps CAP_SYS_ADMIN and CAP_SYS_PTRACE) to fault pods");
+        if (nf_netns_find(r->proc_root, &f->spec.netns, &own->id, &found, e) < 0)
+                return -1;
+        if ((rc = nf_ns_enter(&r->ns, found.fd, &f->spec.netns, found.pod_uid, found.reopen, &f->ns, e)) < 0)
+                return rc;
+        /* The lock must keep answering probes (a full backlog would read as "not a netfaultd"). */
+        if (r->base && f->ns->lock_fd >= 0 && !f->ns->lock_ev &&
+            (f->ns->lock_ev = event_new(r->base, f->ns->lock_fd, EV_READ | EV_PERSIST, on_lock_probe, NULL)))
+                event_add(f->ns->lock_ev, NULL);
+        return 0;
+}
+
+/* ---- namespaces that go away under their faults ---- */
+
+/* Still named by its file, or (that process gone) by its pod; a namespace we hold open lives on
+ * for us alone once nothing else names it, and is then a deleted pod's. */
+static bool ns_alive(struct nf_registry *r, struct nf_ns *ns) {
+        struct stat st;
+        if (stat(ns->reopen, &st) == 0 && st.st_dev == ns->id.dev && st.st_ino == ns->id.ino)
+                return true;
+        if (ns->pod_uid[0]) {
+                struct nf_netns_sel sel = {.kind = NF_NETNS_POD};
+                struct nf_netns_found found;
+                struct nf_err e;
+                snprintf(sel.name, sizeof(sel.name), "%s", ns->pod_uid);
+                if (nf_netns_find(r->proc_root, &sel, NULL, &found, &e) == 0) {
+                        bool same = nf_netns_id_equal(&found.id, &ns->id);
+                        if (same)
+                                snprintf(ns->reopen, sizeof(ns->reopen), "%s", found.reopen);
+                        close(found.fd);
+                        return same;
+                }
+        }
+        return false;
+}
+
+const struct nf_gone *nf_registry_find_gone(const struct nf_registry *r, const char *id) {
+        for (size_t i = 0; i < r->n_gone; i++)
+                if (strcmp(r->gone[i].id, id) == 0)
+                        return &r->gone[i];
+        return NULL;
+}
+
+static void remember_gone(struct nf_registry *r, const struct nf_fault *f, const char *reason) {
+        if (r->n_gone == NF_MAX_GONE) {
+                memmove(&r->gone[0], &r->gone[1], (NF_MAX_GONE - 1) * sizeof(r->gone[0]));
+                r->n_gone--;
+        }
+        struct nf_gone *g = &r->gone[r->n_gone++];
+        *g = (struct nf_gone){.at_ms = nf_now_realtime_ms()};
+        snprintf(g->id, sizeof(g->id), "%s", f->id);
+        snprintf(g->reason, sizeof(g->reason), "%s", reason);
+        snprintf(g->pod_uid, sizeof(g->pod_uid), "%s", f->ns->pod_uid);
+}
+
+size_t nf_registry_check_namespaces(struct nf_registry *r) {
+        size_t n = 0;
+        for (struct nf_ns *ns = r->ns.list; ns; ns = ns->next) {
+                if (ns->own || ns->n_faults == 0 || ns->gone || ns_alive(r, ns))
+                        continue;
+                ns->gone = true;
+                char reason[192];
+                snprintf(reason, sizeof(reason), "its network namespace (inode %lu%s%.64s) went away: the pod was deleted or its processes exited",
+                         (unsigned long)ns->id.ino, ns->pod_uid[0] ? ", pod " : "", ns->pod_uid);
+                /* Logged once per fault; reverting inside the namespace we still hold leaves nothing
+                 * behind when it is freed, and frees the slot and the journal record. */
+                for (struct nf_fault *f = r->faults, *next; f; f = next) {
+                        next = f->next;
+                        if (f->ns != ns)
+                                continue;
+                        nf_log(NF_LOG_WARN, "fault.gone", "%s: %s", f->id, reason);
+                        remember_gone(r, f, reason);
+                        nf_registry_delete(r, f, "gone with its namespace");
+                        n++;
+                }
+                break; /* ns may have been released with its last fault: start again next tick */
+        }
+        return n;
+}
+
+static void on_netns_watch(evutil_socket_t fd, short what, void *arg) {
+        struct nf_registry *r = arg;
+        (void)fd;
+        (void)what;
+        while (nf_registry_check_namespaces(r) > 0)
+                ;
+        watch_namespaces(r);
+}
+
+/* Armed while faults live in namespaces other than ours. */
+static void watch_namespaces(struct nf_registry *r) {
+        for (const struct nf_ns *ns = r->ns.list; ns; ns = ns->next)
+                if (!ns->own && ns->n_faults) {
+                        nf_registry_arm(r, &r->netns_watch, on_netns_watch, r, 1000);
+                        return;
+                }
 }
 
 struct nf_fault *nf_registry_prepare(struct nf_registry *r, struct nf_spec *spec, struct nf_fault_init *init,
@@ -213,13 +355,15 @@ struct nf_fault *nf_registry_prepare(struct nf_registry *r, struct nf_spec *spec
                 nf_prefix_set_normalize(f->learned, &f->n_learned);
         }
 
+        if (nf_registry_enter(r, f, e) < 0)
+                goto fail;
         /* A dry run plans even where the kernel could not apply it (and says so). */
-        if (!dry_run && nf_caps_missing(&r->caps, &f->spec) >= 0) {
-                unavailable(&r->caps, &f->spec, e);
+        if (!dry_run && nf_caps_missing(&f->ns->caps, &f->spec) >= 0) {
+                unavailable(&f->ns->caps, &f->spec, e);
                 goto fail;
         }
-        if (nf_scope_faults_fit(r->n_faults, r->lim.max_faults, e) < 0 || resolve_interfaces(r, f, e) < 0 ||
-            scope(r, f, e) < 0 || nf_scope_slot(r->slot_used, slot, &f->slot, e) < 0)
+        if (nf_scope_faults_fit(f->ns->n_faults, r->lim.max_faults, e) < 0 || resolve_interfaces(f, e) < 0 ||
+            scope(r, f, e) < 0 || nf_scope_slot(f->ns->slot_used, slot, &f->slot, e) < 0)
                 goto fail;
         if (id)
                 snprintf(f->id, sizeof(f->id), "%s", id);
@@ -235,8 +379,8 @@ struct nf_fault *nf_registry_prepare(struct nf_registry *r, struct nf_spec *spec
                 nf_fail(e, NF_ERR_INTERNAL, "internal", NULL, "planning failed: %s", strerror(-rc));
                 goto fail;
         }
-        if (action_indexes(r, &f->plan, e) < 0 ||
-            nf_scope_filters_fit(r->n_filters, f->plan.n_keys * f->plan.n_links, r->lim.max_filters, e) < 0)
+        if (action_indexes(r, f->ns, &f->plan, e) < 0 ||
+            nf_scope_filters_fit(f->ns->n_filters, f->plan.n_keys * f->plan.n_links, r->lim.max_filters, e) < 0)
                 goto fail;
         return f;
 fail:
@@ -256,14 +400,17 @@ int nf_registry_commit(struct nf_registry *r, struct nf_fault *f, int64_t create
          * write per fault (a record of 10,000 targets is not cheap to render twice); the sweep
          * treats a record the same whether or not the apply finished. No record, no apply: a fault
          * we could not journal could outlive a crash unnoticed, so it is refused. */
-        if ((rc = nf_record_put(r->journal, f, "active")) < 0) {
+        if ((rc = nf_record_put(r->journal, f, "active")) < 0 ||
+            (!f->ns->own && (rc = nf_record_put_clsact(r->journal, f->ns, r->proc_root)) < 0)) {
                 nf_journal_drop(r->journal, f->id); /* in case only the directory's sync failed */
+                if (f->ns->n_faults == 0)
+                        nf_record_drop_ns(r->journal, f->ns);
                 return nf_fail(e, NF_ERR_UNAVAILABLE, "journal_unavailable", NULL,
                                "the fault's record cannot be written to the journal in %s: %s; nothing was applied",
                                r->journal->dir, strerror(-rc));
         }
         int64_t t0 = nf_now_monotonic_us();
-        rc = nf_apply(&r->applier, &f->plan, &ae);
+        rc = nf_apply(&f->ns->applier, &f->plan, &ae);
         int64_t took_us = nf_now_monotonic_us() - t0;
         if (rc < 0) {
                 enum nf_err_kind kind = rc == -EBUSY || rc == -EEXIST ? NF_ERR_CONFLICT
@@ -274,19 +421,20 @@ int nf_registry_commit(struct nf_registry *r, struct nf_fault *f, int64_t create
                 nf_log(NF_LOG_WARN, "fault.apply_failed", "%s rolled back: %s", f->id, e->message);
                 if (r->journal)
                         nf_journal_drop(r->journal, f->id);
-                nf_record_put_clsact(r->journal, &r->applier);
+                put_ns_record(r, f->ns);
                 return -1;
         }
         now = nf_now_realtime_ms();
-        nf_record_put_clsact(r->journal, &r->applier);
-        r->slot_used[f->slot] = true;
+        nf_record_put_clsact(r->journal, f->ns, r->proc_root);
+        f->ns->slot_used[f->slot] = true;
         /* Measured now: the journal's fsync above took time too. */
         if (nf_registry_arm(r, &f->timer, on_expiry, f, f->expires_ms - nf_now_realtime_ms()) < 0 ||
             (f->spec.lease_s && nf_registry_arm(r, &f->lease_timer, on_lease, f, (int64_t)f->spec.lease_s * 1000) < 0)) {
-                nf_revert(&r->applier, &f->plan, NULL);
-                r->slot_used[f->slot] = false;
+                nf_revert(&f->ns->applier, &f->plan, NULL);
+                f->ns->slot_used[f->slot] = false;
                 if (r->journal)
                         nf_journal_drop(r->journal, f->id);
+                put_ns_record(r, f->ns);
                 return nf_fail(e, NF_ERR_INTERNAL, "internal", NULL, "cannot arm the fault's timers");
         }
         if (f->spec.lease_s)
@@ -298,6 +446,10 @@ int nf_registry_commit(struct nf_registry *r, struct nf_fault *f, int64_t create
         r->faults = f;
         r->n_faults++;
         r->n_filters += f->plan.n_keys * f->plan.n_links;
+        f->ns->n_faults++;
+        f->ns->n_filters += f->plan.n_keys * f->plan.n_links;
+        if (!f->ns->own && r->base)
+                watch_namespaces(r);
         nf_log(NF_LOG_INFO, "fault.created", "%s%s%s: %zu prefixes on %zu interface(s), slot %u, until %lld", f->id,
                f->spec.name[0] ? " " : "", f->spec.name, f->n_eff, f->n_ifaces, f->slot, (long long)f->expires_ms);
         nf_registry_event(r, f, NF_FAULT_CREATED, NULL, took_us, NULL);
@@ -326,11 +478,16 @@ struct nf_fault *nf_registry_find(struct nf_registry *r, const char *id) {
 }
 
 int nf_registry_counters(struct nf_registry *r, const struct nf_fault *f, struct nf_counters *out) {
-        return nf_fault_counters(&r->applier, &f->plan, out);
+        (void)r;
+        return nf_fault_counters(&f->ns->applier, &f->plan, out);
 }
 
 const struct nf_caps *nf_registry_caps(const struct nf_registry *r) {
-        return &r->caps;
+        return &nf_registry_own(r)->caps;
+}
+
+struct nf_ns *nf_registry_own(const struct nf_registry *r) {
+        return nf_ns_own(&r->ns);
 }
 
 int nf_registry_renew(struct nf_registry *r, struct nf_fault *f, struct nf_err *e) {
@@ -348,7 +505,7 @@ int nf_registry_renew(struct nf_registry *r, struct nf_fault *f, struct nf_err *
 int nf_registry_delete(struct nf_registry *r, struct nf_fault *f, const char *why) {
         struct nf_apply_error ae;
         int64_t t0 = nf_now_monotonic_us();
-        int rc = nf_revert(&r->applier, &f->plan, &ae);
+        int rc = nf_revert(&f->ns->applier, &f->plan, &ae);
         nf_registry_event(r, f, rc < 0 ? NF_FAULT_REVERT_FAILED : NF_FAULT_REVERTED, why, nf_now_monotonic_us() - t0, NULL);
         if (rc < 0)
                 nf_log(NF_LOG_ERROR, "fault.revert_failed", "%s: %s: %s%s%s", f->id, ae.message, strerror(-rc),
@@ -357,7 +514,6 @@ int nf_registry_delete(struct nf_registry *r, struct nf_fault *f, const char *wh
                 nf_log(NF_LOG_INFO, "fault.reverted", "%s (%s)", f->id, why);
         if (r->journal)
                 nf_journal_drop(r->journal, f->id);
-        nf_record_put_clsact(r->journal, &r->applier);
         for (struct nf_fault **p = &r->faults; *p; p = &(*p)->next)
                 if (*p == f) {
                         *p = f->next;
@@ -365,7 +521,10 @@ int nf_registry_delete(struct nf_registry *r, struct nf_fault *f, const char *wh
                 }
         r->n_faults--;
         r->n_filters -= f->plan.n_keys * f->plan.n_links;
-        r->slot_used[f->slot] = false;
+        f->ns->n_faults--;
+        f->ns->n_filters -= f->plan.n_keys * f->plan.n_links;
+        f->ns->slot_used[f->slot] = false;
+        put_ns_record(r, f->ns);
         nf_fault_free(f);
         return rc;
 }

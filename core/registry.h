@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/journal.h"
 #include "core/names.h"
+#include "core/nstable.h"
 #include "core/resolver.h"
 #include "core/scope.h"
 #include "netem/apply.h"
@@ -49,7 +50,8 @@ struct nf_fault {
         size_t n_protected_hit;
         struct nf_iface ifaces[NF_MAX_IFACES];
         size_t n_ifaces;
-        unsigned slot;
+        struct nf_ns *ns; /* the namespace it lives in (a reference, dropped by nf_fault_free) */
+        unsigned slot;    /* within its namespace */
         struct nf_plan plan;
         int64_t created_ms, expires_ms;  /* wall clock, for users */
         int64_t lease_expires_ms;        /* 0 without a lease */
@@ -77,30 +79,42 @@ struct nf_fault_event_info {
         const char *result;
 };
 typedef void nf_fault_event_fn(void *arg, const struct nf_fault *f, const struct nf_fault_event_info *ev);
+/* Per network namespace: a pod's faults do not use up the node's. */
+/* A fault whose namespace went away under it (its pod was deleted): reverted, journaled away,
+ * its slot freed; remembered so that GET /v1/faults/{id} can say what became of it. */
+#define NF_MAX_GONE 32
+struct nf_gone {
+        char id[NF_ID_LEN];
+        char reason[192];
+        char pod_uid[NF_NETNS_NAME_LEN];
+        int64_t at_ms;
+};
 
 struct nf_registry_limits {
         uint32_t max_faults;
-        uint32_t max_filters; /* across every active fault and interface */
+        uint32_t max_filters; /* across every active fault and interface of one namespace */
 };
 
 struct nf_registry {
         struct event_base *base;
-        struct nf_applier applier;
-        struct nf_caps caps;
+        struct nf_ns_table ns; /* our own namespace first: its applier, kernel, slots; then pods' */
         struct nf_journal *journal; /* may be NULL (tests) */
         struct nf_fault *faults;
-        size_t n_faults;
-        size_t n_filters;
+        size_t n_faults;  /* in every namespace */
+        size_t n_filters; /* in every namespace */
         struct nf_registry_limits lim;
         uint16_t api_port; /* protected TCP port, 0 for a Unix socket */
+        char proc_root[128]; /* where pods' processes are looked up: "/proc" (--proc-root) */
+        bool netns_mode;     /* faults may name other namespaces (--netns-mode) */
         struct nf_resolver *resolver; /* may be NULL: hostnames are then refused */
         struct nf_aws_ranges *aws;
-        bool slot_used[NF_MAX_SLOTS];
-        uint32_t next_action; /* rotates the shared action indexes, see nf_scope_action_indexes() */
         size_t n_pending_creates; /* waiting for DNS answers (create.c) */
         char degraded[256];   /* why the daemon is not fully protecting, "" when it is (/healthz) */
         nf_fault_event_fn *on_event; /* may be NULL */
         void *on_event_arg;
+        struct event *netns_watch; /* every second while faults live in other namespaces */
+        struct nf_gone gone[NF_MAX_GONE]; /* the latest faults whose namespace went away, newest last */
+        size_t n_gone;
 };
 
 int nf_registry_init(struct nf_registry *r, struct event_base *base, const struct nf_registry_limits *lim,
@@ -116,11 +130,19 @@ struct nf_fault *nf_registry_find(struct nf_registry *r, const char *id);
 /* The kernel's counters for f's filters and qdiscs, read now; the surfaces ask the registry, which
  * owns the applier, rather than the applier itself. */
 int nf_registry_counters(struct nf_registry *r, const struct nf_fault *f, struct nf_counters *out);
-/* What this kernel offers, as probed at start-up. */
+/* What this kernel offers, as probed at start-up in our own namespace. */
 const struct nf_caps *nf_registry_caps(const struct nf_registry *r);
+/* Our own namespace's entry (its applier: the API's guard port, the start-up sweep). */
+struct nf_ns *nf_registry_own(const struct nf_registry *r);
 int nf_registry_renew(struct nf_registry *r, struct nf_fault *f, struct nf_err *e);
 /* Reverts and frees the fault. Returns the revert's result. */
 int nf_registry_delete(struct nf_registry *r, struct nf_fault *f, const char *why);
+/* A fault that went with its namespace, by id; NULL when none did. */
+const struct nf_gone *nf_registry_find_gone(const struct nf_registry *r, const char *id);
+/* Checks every namespace other than ours that holds faults: one that no process or file names
+ * any more (its pod was deleted) takes its faults with it. Run every second while there are such
+ * faults; returns how many faults went. */
+size_t nf_registry_check_namespaces(struct nf_registry *r);
 /* Reverts every fault; returns how many. */
 size_t nf_registry_delete_all(struct nf_registry *r, const char *why);
 void nf_fault_free(struct nf_fault *f);
@@ -139,12 +161,14 @@ struct nf_fault *nf_registry_prepare(struct nf_registry *r, struct nf_spec *spec
                                      const char *id, int slot, bool dry_run, struct nf_err *e);
 int nf_registry_commit(struct nf_registry *r, struct nf_fault *f, int64_t created_ms, int64_t expires_ms,
                        struct nf_err *e);
+/* Enters the namespace f's spec names (a reference in f->ns); -1 with e filled. */
+int nf_registry_enter(struct nf_registry *r, struct nf_fault *f, struct nf_err *e);
 /* (Re)arms a one-shot timer in_ms from now (at once if negative), creating it on first use. */
 int nf_registry_arm(struct nf_registry *r, struct event **ev, void (*cb)(evutil_socket_t, short, void *), void *arg,
                     int64_t in_ms);
 /* What the scope policy needs to know of a fault here (its names' addresses, the nameservers). */
 void nf_registry_scope_input(const struct nf_registry *r, const struct nf_fault *f, struct nf_scope_input *in);
-/* The active faults but skip (may be NULL) as the conflict check sees them, into out (room for
- * NF_MAX_SLOTS: each active fault holds a slot); returns how many. */
-size_t nf_registry_active_scopes(const struct nf_registry *r, const struct nf_fault *skip,
+/* The active faults of namespace ns but skip (may be NULL) as the conflict check sees them, into
+ * out (room for NF_MAX_SLOTS: each active fault holds a slot of its namespace); returns how many. */
+size_t nf_registry_active_scopes(const struct nf_registry *r, const struct nf_ns *ns, const struct nf_fault *skip,
                                  struct nf_active_scope out[NF_MAX_SLOTS]);

@@ -169,6 +169,86 @@ static int parse_interfaces(const cJSON *root, struct nf_spec *s, struct nf_err 
         return 0;
 }
 
+/* "netns": exactly one of pod_uid, container_id (a unique prefix of at least 12 characters),
+ * pid, path, or host (true: the daemon's own namespace, said explicitly). */
+static const char *const netns_members[] = {"pod_uid", "container_id", "pid", "path", "host", NULL};
+
+static int bad_netns(const cJSON *v, const char *field, const char *what, struct nf_err *e) {
+        char shown[96];
+        nf_json_show(v, shown, sizeof(shown));
+        return nf_fail(e, NF_ERR_INVALID, "invalid_value", field, "%s: %s is not %s", field, shown, what);
+}
+
+static bool chars_in(const char *s, const char *set) {
+        for (; *s; s++)
+                if (!strchr(set, *s))
+                        return false;
+        return true;
+}
+
+static int parse_netns(const cJSON *root, struct nf_netns_sel *out, struct nf_err *e) {
+        const cJSON *ns = cJSON_GetObjectItemCaseSensitive(root, "netns"), *v = NULL;
+        const char *key = NULL;
+        *out = (struct nf_netns_sel){.kind = NF_NETNS_SELF};
+        if (!ns)
+                return 0;
+        if (!cJSON_IsObject(ns))
+                return bad_netns(ns, "netns", "an object with one of pod_uid, container_id, pid, path or host", e);
+        if (nf_json_check_keys(ns, "netns", netns_members, NULL, e) < 0)
+                return -1;
+        if (cJSON_GetArraySize(ns) != 1)
+                return nf_fail(e, NF_ERR_INVALID, "invalid_value", "netns",
+                               "netns: give exactly one of pod_uid, container_id, pid, path or host (%d given)",
+                               cJSON_GetArraySize(ns));
+        v = ns->child;
+        key = v->string;
+        char field[32];
+        snprintf(field, sizeof(field), "netns.%s", key);
+        if (strcmp(key, "host") == 0) {
+                if (!cJSON_IsTrue(v))
+                        return bad_netns(v, field, "true (leave netns out for the daemon's own namespace)", e);
+                out->kind = NF_NETNS_HOST;
+                return 0;
+        }
+        if (strcmp(key, "pid") == 0) {
+                uint64_t pid;
+                if (nf_json_integer(v, field, 1, 4194304, &pid, e) < 0)
+                        return -1;
+                out->kind = NF_NETNS_PID;
+                out->pid = (int32_t)pid;
+                return 0;
+        }
+        if (!cJSON_IsString(v))
+                return bad_netns(v, field, "a string", e);
+        const char *s = v->valuestring;
+        size_t n = strlen(s);
+        if (strcmp(key, "pod_uid") == 0) {
+                if (n < 8 || n > 64 || !chars_in(s, "0123456789abcdef-"))
+                        return bad_netns(v, field, "a pod uid (lowercase hex and dashes, as kubectl get pod -o "
+                                                   "jsonpath='{.metadata.uid}' shows it)", e);
+                out->kind = NF_NETNS_POD;
+        } else if (strcmp(key, "container_id") == 0) {
+                /* crictl and docker show ids with their runtime's scheme: containerd://3f9a… */
+                const char *sep = strstr(s, "://");
+                if (sep) {
+                        s = sep + 3;
+                        n = strlen(s);
+                }
+                if (n < 12 || n > 64 || !chars_in(s, "0123456789abcdef"))
+                        return bad_netns(v, field, "a container id or a prefix of it of at least 12 lowercase hex characters", e);
+                out->kind = NF_NETNS_CONTAINER;
+        } else {
+                bool ok = s[0] == '/' && n < NF_NETNS_NAME_LEN && !strstr(s, "/../") && strcmp(s + (n >= 3 ? n - 3 : 0), "/..");
+                for (const char *c = s; *c && ok; c++)
+                        ok = isprint((unsigned char)*c);
+                if (!ok)
+                        return bad_netns(v, field, "an absolute path (of at most 127 printable bytes) to a network namespace file", e);
+                out->kind = NF_NETNS_PATH;
+        }
+        snprintf(out->name, sizeof(out->name), "%s", s);
+        return 0;
+}
+
 /* Rules that span fields. */
 static int cross_check(const struct nf_spec *s, struct nf_err *e) {
         if (nf_effects_check(&s->fx, e) < 0)
@@ -245,7 +325,7 @@ static int check_duplicates(const cJSON *item, const char *path, struct nf_err *
 }
 
 const char *const nf_spec_members[] = {"targets",   "exclude", "protocol",   "ports",   "local_ports",         "interfaces",
-                                       "direction", "name",    "duration_s", "lease_s", "allow_control_plane", NULL};
+                                       "direction", "name",    "duration_s", "lease_s", "allow_control_plane", "netns", NULL};
 
 int nf_validate_fault(const cJSON *root, const struct nf_validate_limits *lim, struct nf_spec *s, struct nf_err *e) {
         static const char *const proto_names[] = {"all", "tcp", "udp", "icmp"};
@@ -288,6 +368,8 @@ int nf_validate_fault(const cJSON *root, const struct nf_validate_limits *lim, s
         s->lease_s = has_dur ? (uint32_t)dur : 0;
         if ((v = cJSON_GetObjectItemCaseSensitive(root, "allow_control_plane")) &&
             nf_json_bool(v, "allow_control_plane", &s->allow_control_plane, e) < 0)
+                return -1;
+        if (parse_netns(root, &s->netns, e) < 0)
                 return -1;
         if (parse_ports(root, "ports", s->ports, &s->n_ports, e) < 0 ||
             parse_ports(root, "local_ports", s->local_ports, &s->n_local_ports, e) < 0 || parse_interfaces(root, s, e) < 0 ||
@@ -356,6 +438,16 @@ cJSON *nf_spec_to_json(const struct nf_spec *s, bool compact) {
         if (s->lease_s)
                 cJSON_AddNumberToObject(o, "lease_s", s->lease_s);
         cJSON_AddBoolToObject(o, "allow_control_plane", s->allow_control_plane);
+        if (s->netns.kind != NF_NETNS_SELF) {
+                cJSON *ns = cJSON_AddObjectToObject(o, "netns");
+                switch (s->netns.kind) {
+                case NF_NETNS_HOST: cJSON_AddBoolToObject(ns, "host", true); break;
+                case NF_NETNS_PID: cJSON_AddNumberToObject(ns, "pid", s->netns.pid); break;
+                case NF_NETNS_POD: cJSON_AddStringToObject(ns, "pod_uid", s->netns.name); break;
+                case NF_NETNS_CONTAINER: cJSON_AddStringToObject(ns, "container_id", s->netns.name); break;
+                default: cJSON_AddStringToObject(ns, "path", s->netns.name); break;
+                }
+        }
         return o;
 }
 

@@ -45,6 +45,9 @@ static void usage(FILE *f) {
                 "                                                             [NETFAULTD_INSECURE_NO_AUTH=1]\n"
                 "  --health               ask the daemon at --listen for /healthz: exit 0 when it answers\n"
                 "                         \"ok\" within 2 s, 1 otherwise (a container health check)\n"
+                "  --netns-mode on|off    faults inside pods' namespaces (\"netns\"); keeps CAP_SYS_ADMIN and\n"
+                "                         CAP_SYS_PTRACE besides CAP_NET_ADMIN [NETFAULTD_NETNS_MODE, off]\n"
+                "  --proc-root DIR        the node's /proc, where pods are found [NETFAULTD_PROC_ROOT, /proc]\n"
                 "  -h, --help             this text\n"
                 "  -V, --version          the version\n\n"
                 "Exit codes: 0 stopped cleanly (every fault reverted), 64 bad usage, 69 netlink unavailable,\n"
@@ -160,6 +163,21 @@ static int apply_opt(struct nf_config *c, int opt, const char *v) {
                 }
                 c->insecure_no_auth = true;
                 return 0;
+        case 'N':
+                if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+                        fprintf(stderr, "netfaultd: --netns-mode: '%s' is not on or off\n", v);
+                        return -1;
+                }
+                c->netns_mode = strcmp(v, "on") == 0;
+                return 0;
+        case 'P':
+                if (v[0] != '/' || strlen(v) >= sizeof(c->proc_root)) {
+                        fprintf(stderr, "netfaultd: --proc-root: '%s' is not an absolute path of at most %zu bytes\n", v,
+                                sizeof(c->proc_root) - 1);
+                        return -1;
+                }
+                snprintf(c->proc_root, sizeof(c->proc_root), "%s", v);
+                return 0;
         case 'o':
                 if (strcmp(v, "revert") != 0 && strcmp(v, "resume") != 0) {
                         fprintf(stderr, "netfaultd: --on-start: '%s' is not revert or resume\n", v);
@@ -189,6 +207,7 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                 {"allowed-host", required_argument, NULL, 'H'},    {"insecure-no-auth", no_argument, NULL, 'I'},
                 {"audit-log", required_argument, NULL, 'U'},
                 {"health", no_argument, NULL, 'Y'},
+                {"netns-mode", required_argument, NULL, 'N'},      {"proc-root", required_argument, NULL, 'P'},
                 {"help", no_argument, NULL, 'h'},                  {"version", no_argument, NULL, 'V'},
                 {NULL, 0, NULL, 0}};
         static const struct {
@@ -207,7 +226,8 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                     {"NETFAULTD_AUTH_TOKEN_FILE", 'A'}, {"NETFAULTD_TLS_CERT", 'C'},
                     {"NETFAULTD_TLS_KEY", 'K'},        {"NETFAULTD_TLS_CLIENT_CA", 'Q'},
                     {"NETFAULTD_ALLOWED_HOST", 'H'},   {"NETFAULTD_INSECURE_NO_AUTH", 'I'},
-                    {"NETFAULTD_AUDIT_LOG", 'U'}};
+                    {"NETFAULTD_AUDIT_LOG", 'U'},
+                    {"NETFAULTD_NETNS_MODE", 'N'},     {"NETFAULTD_PROC_ROOT", 'P'}};
         int opt;
 
         *c = (struct nf_config){.log_format = NF_LOG_TEXT,
@@ -224,6 +244,7 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                                 .dns_max_ttl_s = 300};
         snprintf(c->listen, sizeof(c->listen), "127.0.0.1:9700");
         snprintf(c->state_dir, sizeof(c->state_dir), "/run/netfaultd");
+        snprintf(c->proc_root, sizeof(c->proc_root), "/proc");
         *exit_code = NF_EXIT_USAGE;
 
         for (size_t i = 0; i < sizeof(envs) / sizeof(*envs); i++) {

@@ -41,6 +41,8 @@ struct nf_config {
         bool insecure_no_auth; /* serve a non-loopback listener without credentials */
         char audit_log[256];   /* audit lines are also appended here */
         bool health; /* --health: ask the running daemon (at --listen) for /healthz and exit 0 or 1 */
+        bool netns_mode;     /* --netns-mode on: faults inside other network namespaces (pods) */
+        char proc_root[128]; /* --proc-root: where pods' processes are read */
 };
 
 /* Returns -1 to exit with *exit_code (help and version exit 0, errors exit NF_EXIT_USAGE). */

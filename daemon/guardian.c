@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "core/log.h"
+#include "core/reconcile.h"
 #include "daemon/privs.h"
 #include "netem/apply.h"
 #include "netem/sweep.h"
@@ -58,7 +59,7 @@ static void run(int rfd, struct nf_journal *j, int nslock) {
         for (size_t i = 0; i < sizeof(ignored) / sizeof(*ignored); i++)
                 signal(ignored[i], SIG_IGN);
         signal(SIGCHLD, SIG_DFL);
-        nf_keep_only_net_admin("guardian.caps");
+        nf_keep_needed_caps("guardian.caps");
 
         /* Blocks until the daemon exits: a clean exit writes 'q' first. */
         while ((n = read(rfd, &c, 1)) < 0 && errno == EINTR)
@@ -82,11 +83,13 @@ static void sweep_and_clear(struct nf_journal *j) {
         }
         nf_journal_load_clsact(j, clsact, NF_MAX_HOOK_IFACES, &n_clsact);
         int r = nf_sweep(&a, clsact, n_clsact, log_removal, &rep);
+        /* Pods' namespaces too: each one the journal names, if it is still the one recorded. */
+        size_t pods = nf_sweep_journaled_netns(j, log_removal, &rep);
         nf_journal_clear(j);
         nf_journal_put_clsact(j, NULL, 0);
         nf_log(r < 0 ? NF_LOG_ERROR : NF_LOG_INFO, "guardian.swept",
-               "removed %zu filter priorities, %zu links, %zu qdiscs (%zu errors)", rep.filter_prios, rep.links, rep.qdiscs,
-               rep.errors);
+               "removed %zu filter priorities, %zu links, %zu qdiscs (%zu errors), in our namespace and %zu other(s)",
+               rep.filter_prios, rep.links, rep.qdiscs, rep.errors, pods);
         nf_applier_close(&a);
 }
 
@@ -102,7 +105,7 @@ int nf_guardian_supervise(const char *state_dir) {
         if (child == 0)
                 return 0;
         prctl(PR_SET_NAME, "netfaultd-guard", 0, 0, 0);
-        nf_keep_only_net_admin("guardian.caps"); /* the sweep needs nothing more */
+        nf_keep_needed_caps("guardian.caps"); /* the sweep needs nothing more */
         struct sigaction sa = {.sa_handler = on_forward};
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGINT, &sa, NULL);

@@ -137,6 +137,7 @@ int main(int argc, char **argv) {
         if (cfg.health)
                 return nf_health_check(&cfg.listen_addr, cfg.listen);
         nf_log_setup(cfg.log_format, cfg.log_level);
+        nf_privs_netns_mode(cfg.netns_mode);
         signal(SIGPIPE, SIG_IGN);
         /* Until the loop handles them: a stray signal during start-up must not kill us with the
          * namespace half swept. */
@@ -193,16 +194,18 @@ int main(int argc, char **argv) {
                 exit_code = r == -EPERM || r == -EACCES ? NF_EXIT_NOPERM : NF_EXIT_UNAVAILABLE;
                 goto out_base;
         }
-        if (reg.caps.state[NF_CAP_LINK_IFB] == NF_CAP_NO && reg.caps.err[NF_CAP_LINK_IFB] == -EPERM) {
+        if (nf_registry_own(&reg)->caps.state[NF_CAP_LINK_IFB] == NF_CAP_NO && nf_registry_own(&reg)->caps.err[NF_CAP_LINK_IFB] == -EPERM) {
                 nf_log(NF_LOG_ERROR, "daemon.start_failed",
                        "not permitted to change links and traffic control: run as root or with CAP_NET_ADMIN");
                 exit_code = NF_EXIT_NOPERM;
                 goto out_registry;
         }
-        log_capabilities(&reg.caps);
+        log_capabilities(&nf_registry_own(&reg)->caps);
         reg.on_event = nf_observe_fault_event; /* audit and metrics, resumed faults included */
         reg.resolver = resolver.dns ? &resolver : NULL;
         reg.aws = &aws;
+        reg.netns_mode = cfg.netns_mode;
+        snprintf(reg.proc_root, sizeof(reg.proc_root), "%s", cfg.proc_root);
 
         /* Nothing of ours survives a restart unless asked to: before the API answers, the
          * namespace is swept and, with --on-start=resume, journaled faults come back. */
@@ -242,7 +245,7 @@ int main(int argc, char **argv) {
         log_access(&cfg, &api);
         /* With --listen HOST:0 the port is known only now; nothing was applied since start-up
          * (resume is refused with port 0), so the guard covers every fault from the first. */
-        reg.api_port = reg.applier.guard_port = api.port;
+        reg.api_port = nf_registry_own(&reg)->applier.guard_port = api.port;
         sigterm = evsignal_new(base, SIGTERM, on_signal, base);
         sigint = evsignal_new(base, SIGINT, on_signal, base);
         evsignal_add(sigterm, NULL);
@@ -262,9 +265,9 @@ int main(int argc, char **argv) {
                         evsignal_add(sigother[i], NULL);
         /* Start-up is complete: we listen, the namespace is reconciled, the guardian runs. From
          * here on only CAP_NET_ADMIN is needed (and kept); no-new-privileges. */
-        nf_keep_only_net_admin("daemon.privileges");
+        nf_keep_needed_caps("daemon.privileges");
         nf_log(NF_LOG_INFO, "daemon.started", "netfaultd %s listening on %s (%s), state in %s", NETFAULTD_VERSION,
-               where, reg.caps.kernel, cfg.state_dir);
+               where, nf_registry_own(&reg)->caps.kernel, cfg.state_dir);
 
         event_base_dispatch(base);
 

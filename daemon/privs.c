@@ -11,7 +11,13 @@
 
 #include "core/log.h"
 
-int nf_keep_only_net_admin(const char *event) {
+static bool netns_mode;
+
+void nf_privs_netns_mode(bool on) {
+        netns_mode = on;
+}
+
+int nf_keep_needed_caps(const char *event) {
         struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
         struct __user_cap_data_struct d[2] = {{0}};
         int r = 0;
@@ -21,12 +27,16 @@ int nf_keep_only_net_admin(const char *event) {
                 nf_log(NF_LOG_WARN, event, "cannot read our capabilities: %s", strerror(errno));
                 return r;
         }
-        uint32_t keep = d[0].permitted & (1u << CAP_NET_ADMIN);
+        /* --netns-mode: entering a pod's namespace (setns) needs CAP_SYS_ADMIN, opening another
+         * user's /proc/PID/ns/net needs CAP_SYS_PTRACE; both processes need both (the guardian
+         * reopens journaled namespaces to sweep them). Nothing else, ever. */
+        uint32_t want = (1u << CAP_NET_ADMIN) | (netns_mode ? (1u << CAP_SYS_ADMIN) | (1u << CAP_SYS_PTRACE) : 0);
+        uint32_t keep = d[0].permitted & want;
         /* The bounding set first: dropping from it needs CAP_SETPCAP, which goes next. Without
          * CAP_SETPCAP (an unprivileged start, a second call) the set is what it was, and EPERM is
          * no error here. */
         for (int c = 0; c <= 63; c++)
-                if (c != CAP_NET_ADMIN && prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1 &&
+                if (!(c < 32 && (want & (1u << c))) && prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1 &&
                     prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EPERM && errno != EINVAL && r == 0)
                         r = -errno;
         prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
@@ -43,6 +53,9 @@ int nf_keep_only_net_admin(const char *event) {
         if (r < 0)
                 nf_log(NF_LOG_WARN, event, "cannot drop capabilities: %s", strerror(-r));
         else
-                nf_log(NF_LOG_DEBUG, event, "keeping %s, no new privileges", keep ? "CAP_NET_ADMIN only" : "no capability");
+                nf_log(NF_LOG_DEBUG, event, "keeping %s, no new privileges",
+                       !keep                                ? "no capability"
+                       : keep == (1u << CAP_NET_ADMIN)      ? "CAP_NET_ADMIN only"
+                                                            : "CAP_NET_ADMIN, CAP_SYS_ADMIN and CAP_SYS_PTRACE (--netns-mode)");
         return r;
 }

@@ -44,8 +44,21 @@ struct nf_effects {
         uint32_t limit; /* netem queue, packets */
 };
 
+/* Which network namespace a fault lives in, as the user named it ("netns" in the API): absent
+ * (SELF) is the daemon's own, exactly as before namespaces could be named; HOST says "our own"
+ * explicitly (required when one of the others resolves to it). Finding the namespace is the
+ * core's (core/pods.h); this is only the name, journaled with the spec. */
+enum nf_netns_kind { NF_NETNS_SELF, NF_NETNS_HOST, NF_NETNS_POD, NF_NETNS_CONTAINER, NF_NETNS_PID, NF_NETNS_PATH };
+#define NF_NETNS_NAME_LEN 128 /* a pod uid, a container id (64 hex) or a path */
+struct nf_netns_sel {
+        enum nf_netns_kind kind;
+        char name[NF_NETNS_NAME_LEN]; /* pod uid, container id (or prefix), path; "" otherwise */
+        int32_t pid;                  /* NF_NETNS_PID */
+};
+
 struct nf_spec {
         char name[NF_MAX_NAME + 1];
+        struct nf_netns_sel netns;
         struct nf_prefix *targets; /* normalised; addresses and CIDRs as given */
         size_t n_targets;
         /* Targets given by name: hostnames (resolved, and re-resolved while the fault lives) and

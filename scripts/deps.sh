@@ -18,6 +18,11 @@ if [ "${1:-build}" = test ] && command -v npm >/dev/null 2>&1 && [ ! -x .cache/r
   mkdir -p .cache/redocly
   npm install --silent --no-audit --no-fund --prefix .cache/redocly @redocly/cli >/dev/null 2>&1 || echo "deps: npm install @redocly/cli failed; the lint will be skipped" >&2
 fi
+# kubernetes-models validates deploy/kubernetes/ against the Kubernetes API schema (no cluster).
+if [ "${1:-build}" = test ] && command -v npm >/dev/null 2>&1 && [ ! -d .cache/kubernetes-models/node_modules/kubernetes-models ]; then
+  mkdir -p .cache/kubernetes-models
+  npm install --silent --no-audit --no-fund --prefix .cache/kubernetes-models kubernetes-models yaml >/dev/null 2>&1 || echo "deps: npm install kubernetes-models failed; the manifest test will be skipped" >&2
+fi
 [ -z "$missing" ] && exit 0
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
 echo "deps: installing$missing" >&2

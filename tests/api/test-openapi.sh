@@ -52,7 +52,7 @@ else
   nok "the validator's request fields are listed by NF_SPEC_MEMBERS ('${NF_SPEC_MEMBERS:-}'; meson test sets it)"
 fi
 # Routes: every path the router matches.
-for p in /healthz /metrics /v1/capabilities /v1/faults "/v1/faults/{id}"; do
+for p in /healthz /metrics /v1/capabilities /v1/faults "/v1/faults/{id}" /v1/pods; do
   grep -q "^  $p:" "$SPEC" && ok "path $p is described" || nok "path $p is missing"
 done
 # Routes: the route table of the "v1" surface (api/routes.c) against the paths and operations of

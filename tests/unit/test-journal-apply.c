@@ -85,7 +85,7 @@ int main(void) {
                 return 0;
         }
         for (int i = 0; i < NF_CAP_COUNT; i++)
-                reg.caps.state[i] = NF_CAP_YES;
+                nf_registry_own(&reg)->caps.state[i] = NF_CAP_YES;
 
         /* Fill the file system. */
         char filler[300];

@@ -4,8 +4,8 @@
  * itself) is validated, planned and encoded again: bytes B. A and B must be equal byte for byte.
  * Comparing a render with a re-render could not see a field the renderer drops (deleting `gap`
  * from it passed that test); the kernel's bytes do. What the core keeps for itself and never sends
- * (duration, lease, name, control-plane protection, the names it resolves) is appended to the
- * bytes, so that it is held to the same rule.
+ * (duration, lease, name, control-plane protection, the names it resolves, the namespace it names)
+ * is appended to the bytes, so that it is held to the same rule.
  *
  * Then each member of each record is deleted in turn: the result must be refused, or encode to
  * other bytes, or be a default that renders back unchanged. A member that is none of these is
@@ -35,7 +35,7 @@ static const char *const specs[] = {
         "{\"targets\":[\"10.0.0.0/8\",\"fd00::/64\",\"198.51.100.7\"],\"exclude\":[\"10.1.0.0/16\",\"fd00::8000/65\"],"
         "\"delay\":{\"ms\":100,\"jitter_ms\":10,\"correlation\":25,\"distribution\":\"pareto\"},"
         "\"loss\":{\"percent\":0.5,\"correlation\":12.5},\"limit\":5000,\"interfaces\":[\"eth0\",\"eth1\"],"
-        "\"name\":\"slow\",\"duration_s\":60}",
+        "\"name\":\"slow\",\"duration_s\":60,\"netns\":{\"pod_uid\":\"6b2c1d3e-0f4a-4b5c-8d9e-0a1b2c3d4e5f\"}}",
         "{\"targets\":[\"10.0.2.10\",\"2001:db8::1\"],\"protocol\":\"udp\",\"ports\":[53,\"1000-2000\"],"
         "\"local_ports\":[5353,\"6000-6010\"],\"interfaces\":[\"eth0\"],\"direction\":\"both\",\"blackhole\":true,"
         "\"name\":\"dns\",\"lease_s\":10,\"allow_control_plane\":true}",
@@ -178,6 +178,10 @@ static int encode(const struct nf_spec *s, struct bytes *out) {
         put_u32(out, s->lease_s);
         put_u32(out, s->allow_control_plane);
         put_str(out, s->name);
+        /* The namespace the fault lives in: a resumed fault must enter the same pod. */
+        put_u32(out, s->netns.kind);
+        put_u32(out, (uint32_t)s->netns.pid);
+        put_str(out, s->netns.name);
         for (size_t i = 0; i < s->n_target_names; i++)
                 put_str(out, s->target_names[i]);
         return 0;

@@ -102,14 +102,16 @@ int main(void) {
         allows("/v1/faults", "GET, POST, DELETE");
         allows("/v1/faults/f-3fa1c29be0d4", "GET, DELETE");
         allows("/v1/faults/f-3fa1c29be0d4/renew", "POST");
+        allows("/v1/pods", "GET");
         takes(EVHTTP_REQ_GET, "/healthz", 0, 0);
         takes(EVHTTP_REQ_GET, "/v1/capabilities", 0, 0);
-        takes(EVHTTP_REQ_GET, "/v1/faults", 0, 0);
+        takes(EVHTTP_REQ_GET, "/v1/faults", 0, NF_QUERY_POD_UID);
         takes(EVHTTP_REQ_POST, "/v1/faults/", NF_ROUTE_RATE_LIMITED, NF_QUERY_DRY_RUN);
         takes(EVHTTP_REQ_DELETE, "/v1/faults", NF_ROUTE_RATE_LIMITED, 0);
         takes(EVHTTP_REQ_GET, "/v1/faults/f-3fa1c29be0d4", 0, 0);
         takes(EVHTTP_REQ_DELETE, "/v1/faults/f-3fa1c29be0d4", NF_ROUTE_RATE_LIMITED, 0);
         takes(EVHTTP_REQ_POST, "/v1/faults/f-3fa1c29be0d4/renew", NF_ROUTE_RATE_LIMITED, 0);
+        takes(EVHTTP_REQ_GET, "/v1/pods", NF_ROUTE_RATE_LIMITED, 0);
         {
                 char id[NF_ROUTE_ID_MAX + 1];
                 const struct nf_route *r = nf_route_match("/v1/faults", id);
@@ -117,5 +119,6 @@ int main(void) {
                        "PUT and HEAD /v1/faults are not served (a 405)");
         }
         tap_is_str(nf_query_name(NF_QUERY_DRY_RUN), "dry_run", "NF_QUERY_DRY_RUN is dry_run");
+        tap_is_str(nf_query_name(NF_QUERY_POD_UID), "pod_uid", "NF_QUERY_POD_UID is pod_uid");
         return tap_done();
 }

@@ -30,6 +30,19 @@ static const struct bad_case bad[] = {
         {"{\"targets\":[\"10.0.0.1\",7],\"delay\":{\"ms\":1}}", 400, "targets[1]", "7 is not"},
         {"{\"targets\":[\"10.0.0.1\"],\"exclude\":[\"nope\"],\"delay\":{\"ms\":1}}", 400, "exclude[0]", "'nope'"},
         {"{\"targets\":[\"10.0.0.1\"],\"exclude\":{},\"delay\":{\"ms\":1}}", 400, "exclude", "expected an array"},
+        /* netns: exactly one of pod_uid, container_id, pid, path, host */
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"netns\":\"pod\"}", 400, "netns", "an object"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"netns\":{}}", 400, "netns", "exactly one"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"netns\":{\"pid\":1,\"host\":true}}", 400, "netns", "exactly one"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"netns\":{\"pod\":\"x\"}}", 400, "netns.pod", "unknown field"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"netns\":{\"host\":false}}", 400, "netns.host", "leave netns out"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"netns\":{\"pid\":0}}", 400, "netns.pid", "0 is out of range"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"netns\":{\"pid\":\"42\"}}", 400, "netns.pid", "'42'"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"netns\":{\"pod_uid\":\"6B2C-NOPE\"}}", 400, "netns.pod_uid", "pod uid"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"netns\":{\"container_id\":\"3f9a6c0d\"}}", 400, "netns.container_id", "at least 12"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"netns\":{\"container_id\":\"3f9a6c0de1b2zz\"}}", 400, "netns.container_id", "hex"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"netns\":{\"path\":\"var/run/netns/x\"}}", 400, "netns.path", "absolute path"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"netns\":{\"path\":\"/var/run/netns/../../etc/x\"}}", 400, "netns.path", "absolute path"},
         /* protocol and ports */
         {"{\"targets\":[\"10.0.0.1\"],\"protocol\":\"sctp\",\"delay\":{\"ms\":1}}", 400, "protocol", "'sctp' is not one of all, tcp, udp, icmp"},
         {"{\"targets\":[\"10.0.0.1\"],\"protocol\":6,\"delay\":{\"ms\":1}}", 400, "protocol", "6 is not one of"},
@@ -306,6 +319,32 @@ int main(void) {
                 free(t);
                 cJSON_Delete(j);
         }
+        nf_spec_free(&s);
+
+        /* netns round trip: what the journal stores validates as the same selector again. */
+        static const char *const selectors[] = {"{\"pod_uid\":\"6b2c1d3e-0f4a-4b5c-8d9e-0a1b2c3d4e5f\"}",
+                                                "{\"container_id\":\"containerd://3f9a6c0de1b2\"}", "{\"pid\":4242}",
+                                                "{\"path\":\"/var/run/netns/cni-1234\"}", "{\"host\":true}"};
+        static const enum nf_netns_kind kinds[] = {NF_NETNS_POD, NF_NETNS_CONTAINER, NF_NETNS_PID, NF_NETNS_PATH, NF_NETNS_HOST};
+        for (size_t i = 0; i < sizeof(selectors) / sizeof(*selectors); i++) {
+                char body[256];
+                struct nf_spec again;
+                snprintf(body, sizeof(body), "{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"netns\":%s}", selectors[i]);
+                bool ok = accept_json(body, &s) == 0 && s.netns.kind == kinds[i];
+                cJSON *j = ok ? nf_spec_to_json(&s, true) : NULL;
+                struct nf_err e;
+                ok = ok && nf_validate_fault(j, &LIM, &again, &e) == 0;
+                tap_ok(ok && again.netns.kind == s.netns.kind && again.netns.pid == s.netns.pid &&
+                               strcmp(again.netns.name, s.netns.name) == 0,
+                       "netns %s is accepted and survives the journal's round trip", selectors[i]);
+                if (ok)
+                        nf_spec_free(&again);
+                cJSON_Delete(j);
+                nf_spec_free(&s);
+        }
+        tap_ok(accept_json("{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"netns\":{\"container_id\":\"cri-o://3f9a6c0de1b2\"}}",
+                           &s) == 0 && strcmp(s.netns.name, "3f9a6c0de1b2") == 0,
+               "a container id's runtime scheme is dropped");
         nf_spec_free(&s);
 
         check_strict();
