@@ -79,7 +79,7 @@ int nf_netns_find(const char *proc_root, const struct nf_netns_sel *sel, const s
 #define NF_MAX_NS_ADDRS 8
 struct nf_ns_iface {
         char name[16];
-        char addrs[NF_MAX_NS_ADDRS][48]; /* "10.244.1.7/24" */
+        char addrs[NF_MAX_NS_ADDRS][52]; /* "10.244.1.7/24": INET6_ADDRSTRLEN (46) + "/128" */
         size_t n_addrs;
 };
 /* The interfaces (loopback left out) and addresses inside the namespace of netns_fd, read on a
