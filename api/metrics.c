@@ -166,6 +166,12 @@ static void fault_series(struct evbuffer *b, struct nf_registry *reg, const char
                 label(b, f->spec.name);
                 evbuffer_add_printf(b, "\",interface=\"");
                 label(b, ifs);
+                /* Where the fault lives: the namespace's inode ("" for the daemon's own) and the pod. */
+                if (f->ns && !f->ns->own)
+                        evbuffer_add_printf(b, "\",netns=\"%lu\",pod_uid=\"", (unsigned long)f->ns->id.ino);
+                else
+                        evbuffer_add_printf(b, "\",netns=\"\",pod_uid=\"");
+                label(b, f->ns ? f->ns->pod_uid : "");
                 evbuffer_add_printf(b, "\",direction=\"%s\"} %llu\n", (unsigned)f->spec.direction < 4 ? dirs[f->spec.direction] : "",
                                     (unsigned long long)(which == 0 ? c->packets : which == 1 ? c->bytes : c->drops));
         }
