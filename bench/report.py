@@ -275,14 +275,20 @@ def main():
 
     # ---- API
     rows = []
-    for path in ("/healthz", "/v1/faults"):
-        rps = get("api_rps", "netfaultd", path=path)
-        if rps:
-            p50, p99 = med("api_p50", "netfaultd", path=path), med("api_p99", "netfaultd", path=path)
-            derived.setdefault("api", []).append({"path": path, "rps": rps["median"], "p50_ms": p50, "p99_ms": p99})
-            rows.append(["GET " + path, fmt(rps["median"], 0), fmt(p50, 3), fmt(p99, 3), "%d x" % rps["count"]])
+    for impl, over in (("netfaultd", "HTTP"), ("netfaultd-tls", "HTTPS")):
+        for path in ("/healthz", "/v1/faults"):
+            rps = get("api_rps", impl, path=path)
+            if rps:
+                p50, p99 = med("api_p50", impl, path=path), med("api_p99", impl, path=path)
+                plain = get("api_rps", "netfaultd", path=path)
+                derived.setdefault("api", []).append({"path": path, "transport": over, "rps": rps["median"], "p50_ms": p50,
+                                                      "p99_ms": p99})
+                ratio = "" if impl == "netfaultd" or not plain else fmt(div(rps["median"], plain["median"]), 2) + "x of HTTP"
+                rows.append(["GET " + path + " (" + over + ")", fmt(rps["median"], 0), fmt(p50, 3), fmt(p99, 3),
+                             "%d x" % rps["count"], ratio])
     if rows:
-        table("API (host, loopback, wrk -t1 -c16, medians of runs)", ["request", "req/s", "p50 ms", "p99 ms", "runs"], rows)
+        table("API (host, loopback, wrk -t1 -c16, medians of runs; TLS side by side, keep-alive)",
+              ["request", "req/s", "p50 ms", "p99 ms", "runs", "TLS vs plain"], rows)
 
     # ---- exclusions (issue 11, row 3): the old and the new code, measured side by side
     rows = []
@@ -321,7 +327,7 @@ def main():
         m = get(b, "netfaultd", state="idle")
         if m:
             target("RSS <= 8 MB idle (%s, daemon process)" % where, "%.2f MiB" % (m["median"] / 1024), m["median"] <= 8 * 1024, "<= 8 MiB")
-    api = next((d for d in derived.get("api", []) if d["path"] == "/healthz"), None)
+    api = next((d for d in derived.get("api", []) if d["path"] == "/healthz" and d.get("transport", "HTTP") == "HTTP"), None)
     if api:
         target("/healthz >= 30,000 req/s", "%.0f req/s" % api["rps"], api["rps"] >= 30000, ">= 30,000")
     if targets:

@@ -185,6 +185,51 @@ PY
     kill -TERM "$host_pid"
     while kill -0 "$host_pid" 2>/dev/null; do sleep 0.05; done
     host_pid=
+
+    # The same paths over TLS (issue 14): a self-signed P-256 certificate made here, the same
+    # daemon flags plus --tls-cert/--tls-key; wrk speaks TLS itself. Side by side with the plain
+    # runs above, in one run: compare the two, not the numbers alone.
+    if command -v openssl >/dev/null; then
+        say "host: API over TLS with wrk (the same paths)"
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1 \
+            -addext subjectAltName=IP:127.0.0.1 -keyout "$work/tls.key" -out "$work/tls.crt" >/dev/null 2>&1
+        rm -rf "$work/state-tls"
+        "$nfd" --listen 127.0.0.1:$port --state-dir "$work/state-tls" --rate-limit 0 --tls-cert "$work/tls.crt" \
+            --tls-key "$work/tls.key" 2>>"$work/host-daemon.log" &
+        host_pid=$!
+        for r in $(seq 100); do
+            curl -sk -o /dev/null "https://127.0.0.1:$port/healthz" && break
+            sleep 0.05
+        done
+        for path in /healthz /v1/faults; do
+            r=0
+            while [ $r -lt $wrk_reps ]; do
+                wrk -t1 -c16 -d${wrk_secs}s --latency "https://127.0.0.1:$port$path" >"$work/wrk.out" 2>&1
+                python3 - "$work/wrk.out" "$path" >>"$raw" <<'PY'
+import json, re, sys
+text = open(sys.argv[1]).read()
+path = sys.argv[2]
+def ms(v):
+    m = re.match(r'([\d.]+)(us|ms|s)$', v)
+    return float(m.group(1)) * {'us': 0.001, 'ms': 1, 's': 1000}[m.group(2)]
+rps = re.search(r'Requests/sec:\s*([\d.]+)', text)
+if not rps:
+    sys.stderr.write("wrk output not understood:\n" + text)
+    sys.exit(0)
+base = {"impl": "netfaultd-tls", "path": path}
+print(json.dumps(dict(base, b="api_rps", unit="req/s", v=float(rps.group(1)))))
+for q in ("50", "99"):
+    m = re.search(r'^\s*' + q + r'%\s+(\S+)', text, re.M)
+    if m:
+        print(json.dumps(dict(base, b="api_p" + q, unit="ms", v=ms(m.group(1)))))
+PY
+                r=$((r + 1))
+            done
+        done
+        kill -TERM "$host_pid"
+        while kill -0 "$host_pid" 2>/dev/null; do sleep 0.05; done
+        host_pid=
+    fi
 }
 
 # -------------------------------------------------------------- container ----
