@@ -180,6 +180,22 @@ void nf_audit_fault(const struct nf_fault *f, const struct nf_fault_event_info *
         emit(o);
 }
 
+int nf_audit_file_fd(void) {
+        return audit_fd;
+}
+
+void nf_audit_swept(const char *id, const cJSON *spec, int64_t created_ms, int64_t expires_ms) {
+        char t[40];
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(spec, "name");
+        cJSON *o = line_new("fault.reverted");
+        cJSON_AddItemToObject(o, "fault", fault_summary(id, cJSON_IsString(name) ? name->valuestring : NULL, spec));
+        cJSON_AddStringToObject(o, "reason", "guardian");
+        cJSON_AddStringToObject(o, "why", "netfaultd died; the guardian swept what carries its marks");
+        cJSON_AddStringToObject(o, "created_at", nf_format_time(created_ms, t, sizeof(t)));
+        cJSON_AddStringToObject(o, "expires_at", nf_format_time(expires_ms, t, sizeof(t)));
+        emit(o);
+}
+
 static bool changes(struct evhttp_request *req) {
         enum evhttp_cmd_type m = evhttp_request_get_command(req);
         struct nf_query q;

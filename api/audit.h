@@ -24,3 +24,8 @@ void nf_audit_request(struct nf_api *api, struct evhttp_request *req, int code, 
 void nf_audit_fault(const struct nf_fault *f, const struct nf_fault_event_info *ev);
 /* The label of a revert's reason: deleted, expired, lease, shutdown, pod_gone, other. */
 const char *nf_audit_reason(const char *why);
+/* A journaled fault the guardian reverted after the daemon died (reason "guardian"): written by
+ * the guardian process, which inherits the audit file from the daemon. */
+/* The --audit-log file's descriptor, -1 without one (kept open by the guardian). */
+int nf_audit_file_fd(void);
+void nf_audit_swept(const char *id, const struct cJSON *spec, int64_t created_ms, int64_t expires_ms);

@@ -14,6 +14,8 @@
 #include <dirent.h>
 #include <event2/event.h>
 
+#include "api/audit.h"
+#include "core/journal.h"
 #include "core/log.h"
 #include "core/reconcile.h"
 #include "daemon/privs.h"
@@ -28,9 +30,9 @@ static void sweep_and_clear(struct nf_journal *j);
 
 /* A guardian restarted later is forked from a daemon that listens and serves: it must not hold
  * the daemon's sockets (a listening port kept open by a guardian would keep a restarted daemon
- * from binding it) nor its event loop. Only the pipe, the journal's directory and lock, and the
- * namespace lock stay. */
-static void close_inherited(int keep1, int keep2, int keep3, int keep4) {
+ * from binding it) nor its event loop. Only the pipe, the journal's directory and lock, the
+ * namespace lock and the audit file (--audit-log: the guardian's reverts are audited too) stay. */
+static void close_inherited(int keep1, int keep2, int keep3, int keep4, int keep5) {
         DIR *d = opendir("/proc/self/fd");
         struct dirent *de;
         int fds[1024];
@@ -38,7 +40,7 @@ static void close_inherited(int keep1, int keep2, int keep3, int keep4) {
         while (d && (de = readdir(d)) && n < sizeof(fds) / sizeof(*fds)) {
                 int fd = atoi(de->d_name);
                 if (de->d_name[0] >= '0' && de->d_name[0] <= '9' && fd > 2 && fd != dirfd(d) && fd != keep1 &&
-                    fd != keep2 && fd != keep3 && fd != keep4)
+                    fd != keep2 && fd != keep3 && fd != keep4 && fd != keep5)
                         fds[n++] = fd;
         }
         if (d)
@@ -52,7 +54,7 @@ static void run(int rfd, struct nf_journal *j, int nslock) {
         ssize_t n;
 
         prctl(PR_SET_NAME, "netfaultd-guard", 0, 0, 0);
-        close_inherited(rfd, j->dfd, j->lock_fd, nslock);
+        close_inherited(rfd, j->dfd, j->lock_fd, nslock, nf_audit_file_fd());
         /* The signals a service manager or an operator sends to the whole group: we outlive the
          * daemon long enough to clean up after it, whatever it was sent. */
         static const int ignored[] = {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGUSR1, SIGUSR2, SIGALRM};
@@ -82,9 +84,16 @@ static void sweep_and_clear(struct nf_journal *j) {
                 return;
         }
         nf_journal_load_clsact(j, clsact, NF_MAX_HOOK_IFACES, &n_clsact);
+        /* The journaled faults are what this sweep reverts: each gets its audit line. */
+        struct nf_journal_entry *entries = NULL;
+        size_t n_entries = 0, corrupt = 0;
+        nf_journal_load(j, &entries, &n_entries, &corrupt);
         int r = nf_sweep(&a, clsact, n_clsact, log_removal, &rep);
         /* Pods' namespaces too: each one the journal names, if it is still the one recorded. */
         size_t pods = nf_sweep_journaled_netns(j, log_removal, &rep);
+        for (size_t i = 0; i < n_entries; i++)
+                nf_audit_swept(entries[i].id, entries[i].spec, entries[i].created_ms, entries[i].expires_ms);
+        nf_journal_entries_free(entries, n_entries);
         nf_journal_clear(j);
         nf_journal_put_clsact(j, NULL, 0);
         nf_log(r < 0 ? NF_LOG_ERROR : NF_LOG_INFO, "guardian.swept",

@@ -75,6 +75,22 @@ a = [l for l in open('$T/audit.log').read().splitlines()[1:]]
 b = [l for l in open('$T/stderr').read().splitlines() if l.startswith('{\"audit\"')]
 assert a == b, (a, b)"
 check "no secret in either" sh -c "! grep -qe '$WS' -e '$RS' '$T/audit.log' '$T/stderr'"
+# kill -9 of the daemon: the guardian reverts what the journal holds and audits each fault with
+# reason "guardian". This kernel cannot apply a fault, so the journal gets the record a real one
+# would have (the same fields the daemon writes before it touches the kernel).
+"$BIN" --listen "127.0.0.1:$PORT" --state-dir "$T/state2" --audit-log "$T/audit2.log" --log-format json \
+  2>"$T/stderr2" & PID=$!
+for i in $(seq 100); do grep -q guardian.started "$T/stderr2" && break; sleep 0.1; done
+now=$(($(date +%s) * 1000))
+printf '{"version":1,"id":"f-0000000000aa","state":"active","slot":0,"created_ms":%s,"expires_ms":%s,"spec":{"name":"ddb-cut","targets":["10.0.1.10/32"],"blackhole":true,"duration_s":60},"objects":{"links":[],"names":[]}}' \
+  "$now" "$((now + 60000))" >"$T/state2/fault-f-0000000000aa.json"
+kill -KILL $PID; wait $PID 2>/dev/null; PID=
+for i in $(seq 50); do grep -q guardian.swept "$T/stderr2" && break; sleep 0.1; done
+check "kill -9: the guardian audits the journaled fault it reverted, reason guardian" python3 -c "
+import json
+l = [json.loads(x) for x in open('$T/audit2.log').read().splitlines()]
+g = [o for o in l if o.get('audit') == 'fault.reverted' and o.get('reason') == 'guardian']
+assert len(g) == 1 and g[0]['fault']['id'] == 'f-0000000000aa' and g[0]['fault']['name'] == 'ddb-cut', l"
 "$BIN" --listen "127.0.0.1:$PORT" --state-dir "$T/state" --audit-log "$T/no/such/dir/audit.log" 2>"$T/e"; rc=$?
 check "an --audit-log that cannot be opened: exit 64 ($rc)" sh -c "[ $rc = 64 ] && grep -q 'audit-log' '$T/e'"
 echo "1..$n"
