@@ -58,7 +58,7 @@ static int healthz(const char *host, int port)
         return -1;
     int ok = 0;
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-        const char req[] = "GET /healthz HTTP/1.0\r\nHost: x\r\n\r\n";
+        const char req[] = "GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"; /* a loopback Host (DNS-rebinding check) */
         if (write(fd, req, sizeof(req) - 1) == (ssize_t)(sizeof(req) - 1)) {
             char buf[64] = {0};
             ssize_t n = read(fd, buf, sizeof(buf) - 1);
