@@ -133,6 +133,24 @@ ctl -e $F -e http://127.0.0.1:1 blackhole --to 10.0.0.0/8 -i lo
 check "an unreachable endpoint also rolls back the others (exit 3, got $RC)" \
   sh -c "[ $RC = 3 ] && grep -q '^DELETE /v1/faults/f-0000000000a2 ' '$T/fake.log'"
 
+# Two stand-ins and a real daemon: the one refusal reverts both stand-ins' faults.
+python3 "$HERE/fakefleet.py" "$T/g.port" "$T/g.log" & PIDS="$PIDS $!"
+wait_for test -s "$T/g.port"; G=http://127.0.0.1:$(cat "$T/g.port")
+: >"$T/fake.log"
+ctl -e $F -e $G -e $B delay 50ms --to 10.0.0.0/8 -i lo
+check "3 endpoints, B refuses: exit 1, both stand-ins' faults reverted" \
+  sh -c "[ $RC = 1 ] && grep -q '^DELETE /v1/faults/f-0000000000a3 ' '$T/fake.log' && grep -q '^DELETE /v1/faults/f-0000000000a1 ' '$T/g.log'"
+check "and B is never sent a DELETE (it applied nothing)" sh -c "! grep -q '$B DELETE' '$T/err'"
+
+# --hold where one endpoint's fault disappears (its renew is a 404): the other is reverted.
+python3 "$HERE/fakefleet.py" "$T/h.port" "$T/h.log" --renew-404-after 1 & PIDS="$PIDS $!"
+wait_for test -s "$T/h.port"; H=http://127.0.0.1:$(cat "$T/h.port")
+: >"$T/fake.log"
+timeout 20 "$CTL" -e $F -e $H delay 100ms --to 10.0.0.1 --hold --lease 3s >/dev/null 2>"$T/hold.err"; RC=$?
+check "--hold: a fault gone on one endpoint ends the hold with exit 1 (got $RC)" [ $RC = 1 ]
+check "and the other endpoint's fault is reverted" grep -q '^DELETE /v1/faults/' "$T/fake.log"
+check "saying which renew failed and why" grep -q "$H: renew of f-0000000000a1 failed: 404 not_found" "$T/hold.err"
+
 # --hold: created with a short lease, renewed every lease/3, Ctrl-C reverts.
 : >"$T/fake.log"
 "$CTL" -e $F delay 100ms --to 10.0.0.1 --hold --lease 3s >"$T/hold.out" 2>"$T/hold.err" & HPID=$!
