@@ -5,7 +5,7 @@
 # container image, python3-botocore for the ECS task definitions). Idempotent and quiet when
 # everything is present.
 set -eu
-BUILD="gcc meson ninja-build pkg-config libnl-3-dev libnl-route-3-dev libmnl-dev libevent-dev libcjson-dev libssl-dev"
+BUILD="gcc meson ninja-build pkg-config libnl-3-dev libnl-route-3-dev libmnl-dev libevent-dev libcjson-dev libssl-dev libcurl4-openssl-dev"
 TEST="curl openssl prometheus iproute2 python3 qemu-system-x86 busybox-static cpio iperf3 iputils-ping procps clang libclang-rt-14-dev util-linux systemd podman buildah runc python3-botocore"
 pkgs=$BUILD
 [ "${1:-build}" = test ] && pkgs="$BUILD $TEST"
