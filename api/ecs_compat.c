@@ -266,14 +266,6 @@ static void start(struct nf_api *api, struct evhttp_request *req, enum nf_ecs_ki
 
         if (from_web_page(req) || read_request(req, kind, &q) < 0)
                 return;
-        if (q.has_flows && q.flows_pct != 100) {
-                snprintf(msg, sizeof(msg),
-                         "invalid value %lld for parameter FlowsPercent: netfaultd impairs every flow to the sources, "
-                         "so it takes 100 (or no FlowsPercent) only",
-                         (long long)q.flows_pct);
-                nf_ecs_req_free(&q);
-                return reply_error(req, 400, msg);
-        }
         fault_name(kind, &q, name, sizeof(name));
         if (kind == NF_ECS_BLACKHOLE && find(api, name)) {
                 nf_ecs_req_free(&q); /* the agent's start of a running chain changes nothing */
@@ -287,6 +279,15 @@ static void start(struct nf_api *api, struct evhttp_request *req, enum nf_ecs_ki
                         return reply_error(req, 409, latency ? "There is already one network latency fault running"
                                                              : "There is already one network packet loss fault running");
                 }
+        }
+        /* After the 409, as the agent applies FlowsPercent only once nothing else runs. */
+        if (q.has_flows && q.flows_pct != 100) {
+                snprintf(msg, sizeof(msg),
+                         "invalid value %lld for parameter FlowsPercent: netfaultd impairs every flow to the sources, "
+                         "so it takes 100 (or no FlowsPercent) only",
+                         (long long)q.flows_pct);
+                nf_ecs_req_free(&q);
+                return reply_error(req, 400, msg);
         }
         if (kind == NF_ECS_BLACKHOLE && strcmp(q.traffic, "egress") == 0 && q.port == TMDS_PORT) {
                 bool have = false;
