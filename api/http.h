@@ -33,6 +33,7 @@ struct nf_api_options {
         uint32_t max_body_bytes;
         uint32_t rate_limit;         /* changing requests per second per client, 0: off */
         uint32_t rate_limit_global;  /* ... from all clients together, 0: off */
+        uint32_t ecs_rate_limit_s;   /* seconds between requests to one ECS fault route per client, 0: off */
         uint32_t max_connections;    /* 0: derived from RLIMIT_NOFILE */
         uint32_t request_timeout_s;
         /* Who may call (api/auth.h, api/tls.h); "" for none. */

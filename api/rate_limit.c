@@ -23,10 +23,27 @@ static void bucket_fill(struct nf_rate_bucket *b, double rate, double now) {
         b->last = now;
 }
 
-bool nf_rate_ok(struct nf_api *api, struct evhttp_request *req) {
+void nf_rate_client(const struct nf_api *api, struct evhttp_request *req, char *addr, size_t len) {
         struct evhttp_connection *c = evhttp_request_get_connection(req);
-        char addr[64] = "unix";
         ev_uint16_t port;
+        snprintf(addr, len, "unix");
+        if (c && api->unix_path[0]) {
+                /* Every Unix-socket client has the same (empty) address: tell them apart by user. */
+                struct ucred cred;
+                socklen_t clen = sizeof(cred);
+                int fd = bufferevent_getfd(evhttp_connection_get_bufferevent(c));
+                if (fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
+                        snprintf(addr, len, "uid %u", (unsigned)cred.uid);
+        } else if (c) {
+                char *a = NULL;
+                evhttp_connection_get_peer(c, &a, &port);
+                if (a && *a)
+                        snprintf(addr, len, "%s", a);
+        }
+}
+
+bool nf_rate_ok(struct nf_api *api, struct evhttp_request *req) {
+        char addr[64];
         double now = (double)nf_now_monotonic_ms() / 1000.0, rate = api->cfg->rate_limit, grate = api->cfg->rate_limit_global;
         bool global = grate > 0 && evhttp_request_get_command(req) != EVHTTP_REQ_DELETE, client_ok = true;
         struct nf_rate_bucket *b = NULL, *oldest = &api->buckets[0];
@@ -34,19 +51,7 @@ bool nf_rate_ok(struct nf_api *api, struct evhttp_request *req) {
 
         if (rate <= 0 && !global)
                 return true;
-        if (c && api->unix_path[0]) {
-                /* Every Unix-socket client has the same (empty) address: tell them apart by user. */
-                struct ucred cred;
-                socklen_t len = sizeof(cred);
-                int fd = bufferevent_getfd(evhttp_connection_get_bufferevent(c));
-                if (fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
-                        snprintf(addr, sizeof(addr), "uid %u", (unsigned)cred.uid);
-        } else if (c) {
-                char *a = NULL;
-                evhttp_connection_get_peer(c, &a, &port);
-                if (a && *a)
-                        snprintf(addr, sizeof(addr), "%s", a);
-        }
+        nf_rate_client(api, req, addr, sizeof(addr));
         if (rate > 0) {
                 for (size_t i = 0; i < NF_RATE_BUCKETS; i++) {
                         if (strcmp(api->buckets[i].client, addr) == 0) {

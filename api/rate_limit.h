@@ -4,6 +4,7 @@
 #include "api/layer.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #define NF_RATE_BUCKETS 64
 
@@ -18,3 +19,5 @@ struct evhttp_request;
 /* Takes a token for req's client (and from the global budget); without one, replies 429 with
  * Retry-After and returns false. */
 bool nf_rate_ok(struct nf_api *api, struct evhttp_request *req);
+/* Who a request's client is for the limits: its TCP address, or "uid N" on the Unix socket. */
+void nf_rate_client(const struct nf_api *api, struct evhttp_request *req, char *addr, size_t len);

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "api/connections.h"
+#include "api/ecs_compat.h"
 #include "api/handlers.h"
 #include "api/http.h"
 #include "api/metrics.h"
@@ -31,10 +32,27 @@ static const struct nf_route routes[] = {
         {"v1", "/v1/faults/{id}/renew", false,
          {{EVHTTP_REQ_POST, nf_api_fault_renew, NF_ROUTE_RATE_LIMITED, 0, NF_ROLE_WRITE}}},
         {"v1", "/v1/pods", false, {{EVHTTP_REQ_GET, nf_api_pods_list, NF_ROUTE_RATE_LIMITED, 0, NF_ROLE_READ}}},
+/* The ECS agent's fault endpoints (api/ecs_compat.h), at the root and under the agent's
+ * /api/{endpoint id}/, whose id is taken whatever its length and not used. */
+#define ECS_ROUTE(prefix, fault, action, handler, role)                                                                \
+        {"ecs", prefix "/fault/v1/" fault "/" action, false, {{EVHTTP_REQ_POST, handler, NF_ROUTE_ECS_RATE, 0, role}}}
+#define ECS_ROUTES(prefix)                                                                                             \
+        ECS_ROUTE(prefix, "network-latency", "start", nf_ecs_latency_start, NF_ROLE_WRITE),                            \
+        ECS_ROUTE(prefix, "network-latency", "stop", nf_ecs_latency_stop, NF_ROLE_WRITE),                              \
+        ECS_ROUTE(prefix, "network-latency", "status", nf_ecs_latency_status, NF_ROLE_READ),                           \
+        ECS_ROUTE(prefix, "network-packet-loss", "start", nf_ecs_loss_start, NF_ROLE_WRITE),                           \
+        ECS_ROUTE(prefix, "network-packet-loss", "stop", nf_ecs_loss_stop, NF_ROLE_WRITE),                             \
+        ECS_ROUTE(prefix, "network-packet-loss", "status", nf_ecs_loss_status, NF_ROLE_READ),                          \
+        ECS_ROUTE(prefix, "network-blackhole-port", "start", nf_ecs_blackhole_start, NF_ROLE_WRITE),                   \
+        ECS_ROUTE(prefix, "network-blackhole-port", "stop", nf_ecs_blackhole_stop, NF_ROLE_WRITE),                     \
+        ECS_ROUTE(prefix, "network-blackhole-port", "status", nf_ecs_blackhole_status, NF_ROLE_READ)
+        ECS_ROUTES(""),
+        ECS_ROUTES("/api/{any}"),
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(*routes))
 #define ID_SEGMENT "{id}"
+#define ANY_SEGMENT "{any}" /* one segment of any length, not handed on */
 
 const struct nf_route *nf_routes(size_t *n) {
         *n = N_ROUTES;
@@ -57,12 +75,14 @@ const char *nf_method_name(enum evhttp_cmd_type m) {
 }
 
 static bool pattern_match(const struct nf_route *r, const char *path, char id[NF_ROUTE_ID_MAX + 1]) {
-        const char *seg = strstr(r->pattern, ID_SEGMENT);
-        size_t before = seg ? (size_t)(seg - r->pattern) : strlen(r->pattern);
+        const char *seg = strstr(r->pattern, ID_SEGMENT), *any = seg ? NULL : strstr(r->pattern, ANY_SEGMENT);
+        size_t before = seg ? (size_t)(seg - r->pattern) : any ? (size_t)(any - r->pattern) : strlen(r->pattern);
 
         if (strncmp(path, r->pattern, before) != 0)
                 return false;
         path += before;
+        if (any)
+                return strcmp(path + strcspn(path, "/"), any + strlen(ANY_SEGMENT)) == 0;
         if (!seg)
                 return *path == '\0' || (r->trailing_slash && strcmp(path, "/") == 0);
         const char *after = seg + strlen(ID_SEGMENT);
@@ -115,7 +135,8 @@ static size_t count_headers(struct evhttp_request *req, const char *name) {
 /* What every request must pass before its route's limits and handler: a method we know, framing
  * nobody can read two ways, and a query string that the route takes for this method (rm; NULL for
  * no route or a 405: then none). Replies and returns false otherwise. */
-static bool request_ok(struct evhttp_request *req, enum evhttp_cmd_type m, const struct nf_route_method *rm) {
+static bool request_ok(struct evhttp_request *req, enum evhttp_cmd_type m, const struct nf_route *route,
+                       const struct nf_route_method *rm) {
         struct nf_query q;
         struct nf_err e;
         size_t cl = count_headers(req, "Content-Length"), te = count_headers(req, "Transfer-Encoding");
@@ -140,6 +161,9 @@ static bool request_ok(struct evhttp_request *req, enum evhttp_cmd_type m, const
                 nf_api_reply_error(req, &e);
                 return false;
         }
+        /* The agent ignores query strings: so do its routes here. */
+        if (route && strcmp(route->surface, "ecs") == 0)
+                return true;
         if (nf_query_parse(evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req)), rm ? rm->query : 0, &q, &e) < 0) {
                 nf_api_reply_error(req, &e);
                 return false;
@@ -152,6 +176,8 @@ static void method_not_allowed(struct evhttp_request *req, const struct nf_route
         char allow[64];
         nf_route_allow(route, allow, sizeof(allow));
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+        if (strcmp(route->surface, "ecs") == 0)
+                return nf_ecs_method_not_allowed(req);
         nf_fail(&e, NF_ERR_METHOD, "method_not_allowed", NULL, "%s allows %s", path, allow);
         nf_api_reply_error(req, &e);
 }
@@ -173,7 +199,7 @@ void nf_route_request(struct evhttp_request *req, void *arg) {
                 *info = (struct nf_req_info){.route = route ? route->pattern : NULL, .start_us = nf_now_monotonic_us()};
                 nf_auth_caller_address(api, req, &info->caller);
         }
-        if (!request_ok(req, m, rm))
+        if (!request_ok(req, m, route, rm))
                 return;
         if (!route) {
                 nf_fail(&e, NF_ERR_NOT_FOUND, "not_found", NULL, "no such resource: %.200s", path);
@@ -188,6 +214,8 @@ void nf_route_request(struct evhttp_request *req, void *arg) {
         if (!allowed)
                 return;
         if ((rm->limits & NF_ROUTE_RATE_LIMITED) && !nf_rate_ok(api, req))
+                return;
+        if ((rm->limits & NF_ROUTE_ECS_RATE) && !nf_ecs_rate_ok(api, req, path))
                 return;
         rm->handler(api, req, id);
 }

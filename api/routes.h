@@ -13,7 +13,8 @@
 
 struct nf_api;
 
-/* A path pattern is literal bytes and at most one {id} segment, which holds no '/'. Where more of
+/* A path pattern is literal bytes and at most one {id} or {any} segment, which holds no '/' ({any}
+ * matches a segment of any length and is not handed to the handler). Where more of
  * the path follows it, an {id} must be shorter than NF_ROUTE_ID_MAX bytes or the path names no
  * resource; as the last segment it may be longer, and the handler sees its first NF_ROUTE_ID_MAX
  * bytes (no fault id is that long: the handler's 404 names what it saw). The router's strcmp
@@ -26,6 +27,7 @@ typedef void nf_route_handler(struct nf_api *api, struct evhttp_request *req, co
 
 /* Limits of a route's method. */
 #define NF_ROUTE_RATE_LIMITED 1u /* counts against --rate-limit (and --rate-limit-global, but DELETE) */
+#define NF_ROUTE_ECS_RATE 2u     /* the ECS agent's limit: one request per --ecs-rate-limit s per client and path */
 
 #define NF_ROUTE_MAX_METHODS 3
 
@@ -38,7 +40,8 @@ struct nf_route_method {
 };
 
 struct nf_route {
-        const char *surface;  /* the API it belongs to: "v1", netfaultd's own (api/openapi.yaml) */
+        const char *surface;  /* the API it belongs to: "v1", netfaultd's own (api/openapi.yaml); "ecs", the
+                               * ECS agent's fault endpoints (api/ecs_compat.h) */
         const char *pattern;
         bool trailing_slash;  /* pattern + "/" names the same resource */
         /* In the order Allow lists them; the first without a handler ends the list. */

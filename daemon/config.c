@@ -24,6 +24,8 @@ static void usage(FILE *f) {
                 "  --rate-limit N         changing requests/s per client, 0 off [NETFAULTD_RATE_LIMIT, 20]\n"
                 "  --rate-limit-global N  changing requests/s of all clients together, 0 off\n"
                 "                                        [NETFAULTD_RATE_LIMIT_GLOBAL, 5 x --rate-limit]\n"
+                "  --ecs-rate-limit S     one request per S seconds per client to each ECS fault route\n"
+                "                         (the ECS agent's limit), 0 off [NETFAULTD_ECS_RATE_LIMIT, 5]\n"
                 "  --max-connections N    open API connections [NETFAULTD_MAX_CONNECTIONS, 1024, below ulimit -n]\n"
                 "  --request-timeout S    time to send a whole request        [NETFAULTD_REQUEST_TIMEOUT, 10]\n"
                 "  --state-dir DIR        journal and lock                    [NETFAULTD_STATE_DIR, /run/netfaultd]\n"
@@ -121,6 +123,8 @@ static int apply_opt(struct nf_config *c, int opt, const char *v) {
                 return parse_u32("--rate-limit", v, 0, 1000000, &c->rate_limit);
         case 'g':
                 return parse_u32("--rate-limit-global", v, 0, 1000000, &c->rate_limit_global);
+        case 'e':
+                return parse_u32("--ecs-rate-limit", v, 0, 3600, &c->ecs_rate_limit_s);
         case 'c':
                 return parse_u32("--max-connections", v, 1, 1000000, &c->max_connections);
         case 'R':
@@ -200,6 +204,7 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                 {"aws-ip-ranges", required_argument, NULL, 'a'},   {"dns-min-ttl", required_argument, NULL, 't'},
                 {"dns-max-ttl", required_argument, NULL, 'T'},
                 {"rate-limit-global", required_argument, NULL, 'g'},
+                {"ecs-rate-limit", required_argument, NULL, 'e'},
                 {"max-connections", required_argument, NULL, 'c'},
                 {"request-timeout", required_argument, NULL, 'R'},
                 {"auth-token-file", required_argument, NULL, 'A'}, {"tls-cert", required_argument, NULL, 'C'},
@@ -217,7 +222,7 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                     {"NETFAULTD_LOG_LEVEL", 'L'},      {"NETFAULTD_MAX_DURATION", 'd'},
                     {"NETFAULTD_DEFAULT_DURATION", 'D'}, {"NETFAULTD_MAX_FAULTS", 'n'},
                     {"NETFAULTD_MAX_BODY", 'b'},
-                    {"NETFAULTD_MAX_FILTERS", 'F'},    {"NETFAULTD_RATE_LIMIT", 'r'},
+                    {"NETFAULTD_MAX_FILTERS", 'F'},    {"NETFAULTD_RATE_LIMIT", 'r'}, {"NETFAULTD_ECS_RATE_LIMIT", 'e'},
                     {"NETFAULTD_STATE_DIR", 's'},      {"NETFAULTD_ON_START", 'o'},
                     {"NETFAULTD_AWS_IP_RANGES", 'a'},  {"NETFAULTD_DNS_MIN_TTL", 't'},
                     {"NETFAULTD_DNS_MAX_TTL", 'T'},
@@ -238,6 +243,7 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                                 .max_body_bytes = 1024 * 1024,
                                 .max_filters = 200000,
                                 .rate_limit = 20,
+                                .ecs_rate_limit_s = 5,
                                 .rate_limit_global = UINT32_MAX, /* until given: 5 x rate_limit */
                                 .request_timeout_s = 10,
                                 .dns_min_ttl_s = 5,

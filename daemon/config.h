@@ -28,6 +28,7 @@ struct nf_config {
         uint32_t max_filters;
         uint32_t rate_limit; /* changing requests per second per client, 0: off */
         uint32_t rate_limit_global; /* changing requests per second from all clients together, 0: off */
+        uint32_t ecs_rate_limit_s; /* seconds between requests to one ECS fault route per client, 0: off */
         uint32_t max_connections;   /* open API connections; 0: derived from RLIMIT_NOFILE */
         uint32_t request_timeout_s; /* a request must arrive (headers and body) within this time */
         char state_dir[200];

@@ -229,6 +229,7 @@ int main(int argc, char **argv) {
                                           .max_body_bytes = cfg.max_body_bytes,
                                           .rate_limit = cfg.rate_limit,
                                           .rate_limit_global = cfg.rate_limit_global,
+                                          .ecs_rate_limit_s = cfg.ecs_rate_limit_s,
                                           .max_connections = cfg.max_connections,
                                           .request_timeout_s = cfg.request_timeout_s,
                                           .listen = cfg.listen_addr,

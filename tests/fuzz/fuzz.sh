@@ -8,9 +8,10 @@
 #   tests/fuzz/fuzz.sh --long [SECONDS]    a long run (default 600 s in total); the inputs that
 #                                          found new coverage are kept in a directory it names,
 #                                          to be minimised and added to the corpus
-#   tests/fuzz/fuzz.sh --target NAME ...   only that target (request, journal, http)
+#   tests/fuzz/fuzz.sh --target NAME ...   only that target (request, journal, http, ecs)
 # Targets: request (POST body: validator, round trip, planner), journal (the journal loader on any
-# record and clsact.json), http (request target and body: URI/query parsing, validator, replies).
+# record and clsact.json), http (request target and body: URI/query parsing, validator, replies), ecs
+# (the ECS agent's fault request bodies: Go-style decoding and the agent's validation).
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 secs=20
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
         *) echo "fuzz.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac
 done
-targets=${only:-request journal http}
+targets=${only:-request journal http ecs}
 CC=${FUZZ_CC:-clang}
 if ! command -v "$CC" >/dev/null 2>&1; then
     echo "1..0 # SKIP clang is not installed"
