@@ -94,22 +94,28 @@ int main(void) {
         layouts();
 
         /* A child in a namespace of its own: pod B's. */
-        int go[2];
-        if (pipe(go) < 0)
+        /* One pipe each way: with a single pipe the child could read back its own "ready" byte
+         * and exit, leaving the parent waiting forever (seen as a timeout half of the time). */
+        int ready[2], done[2];
+        if (pipe(ready) < 0 || pipe(done) < 0)
                 return 1;
         pid_t child = fork();
         if (child == 0) {
                 char c;
+                close(ready[0]);
+                close(done[1]);
                 if (unshare(CLONE_NEWNET) < 0)
                         _exit(1);
-                if (write(go[1], "x", 1) < 0)
+                if (write(ready[1], "x", 1) < 0)
                         _exit(1);
-                if (read(go[0], &c, 1) < 0)
+                if (read(done[0], &c, 1) < 0)
                         _exit(1);
                 _exit(0);
         }
+        close(ready[1]);
+        close(done[0]);
         char c, child_ns[64];
-        if (read(go[0], &c, 1) != 1) {
+        if (read(ready[0], &c, 1) != 1) {
                 printf("1..0 # SKIP cannot make a network namespace (not root?)\n");
                 return 0;
         }
@@ -208,7 +214,7 @@ int main(void) {
         tap_is_int(nf_netns_find(root, &sel, &self, &f, &e), -1, "a file that is no namespace");
         tap_ok(e.kind == NF_ERR_INVALID && strcmp(e.code, "not_a_netns") == 0, "400: %s", e.message);
 
-        if (write(go[1], "x", 1) < 0)
+        if (write(done[1], "x", 1) < 0)
                 return 1;
         waitpid(child, NULL, 0);
         nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
