@@ -76,8 +76,9 @@ if tcp_connects 10.0.2.10 8080; then tap_fail "ecs: TCP 10.0.2.10:8080 blocked (
 tap_check "ecs: TCP 10.0.2.10:8081 still connects" tcp_connects 10.0.2.10 8081
 ecs_eq "ecs: a second start of the same port is idempotent" network-blackhole-port start "$BH" 200 "$RUNNING"
 nf_req GET /v1/faults
+# (the fault's own name, not its spec's copy of it: the top-level "name" comes before "state")
 tap_eq "ecs: one fault ecs:network-blackhole-port:egress-tcp-8080 in /v1/faults" \
-    "$(printf '%s' "$NF_BODY" | grep -o '"name":"ecs:network-blackhole-port:egress-tcp-8080"' | wc -l)" 1
+    "$(printf '%s' "$NF_BODY" | grep -o '"name":"ecs:network-blackhole-port:egress-tcp-8080","state"' | wc -l)" 1
 ecs_eq "ecs: blackhole status" network-blackhole-port status "$BH" 200 "$RUNNING"
 ecs_eq "ecs: the ingress identity is another fault" network-blackhole-port status \
     '{"Port":8080,"Protocol":"tcp","TrafficType":"ingress"}' 200 "$NOT_RUNNING"
