@@ -13,6 +13,7 @@
 #  - a pid of the node's namespace without "host": true is a 400 and nothing changes;
 #  - kill -9 of the daemon: its guardian empties podA (qdiscs, filters, ifb links) within 1 s;
 #    kill -9 of daemon and guardian: the next start sweeps podA before /healthz answers;
+#    and with --on-start resume it re-applies the fault into podA (+100 ms again);
 #  - podA deleted (its processes killed, /run/netns/podA removed) under a live fault: within 3 s
 #    the fault is `gone` (GET says so, logged once), the daemon stays healthy, nothing of ours is
 #    left anywhere (root, podB, task).
@@ -255,6 +256,22 @@ if pods_start && pods_create "pods: kill both" "{\"targets\":[\"10.0.1.10\"],\"d
     if pods_start; then
         pod_same "pods: the next start swept podA before /healthz answered" podA "$WORK/podA.before"
         tap_check "pods: ... and logged it" grep -q "netns.swept: namespace $NSA" "$NF_LOG"
+    fi
+fi
+
+# --- --on-start=resume re-applies into a pod that still exists (both killed under a live fault)
+if [ -n "$NF_PID" ] && pods_create "pods: resume" "{\"targets\":[\"10.0.1.10\"],\"delay\":{\"ms\":100},\"duration_s\":120,\"netns\":{\"pod_uid\":\"$UA\"}}"; then
+    resumed_id=$NF_ID
+    gp=$(guard_pid)
+    kill -9 "$gp" "$NF_PID" 2>/dev/null; wait "$NF_PID" 2>/dev/null; NF_PID=
+    if pods_start --on-start resume; then
+        pods_req GET "/v1/faults/$resumed_id"
+        tap_eq "pods: after a kill of both, --on-start resume brings the fault back" "$NF_CODE" 200
+        tap_eq "pods: ... in podA's namespace" "$(json_num inode)" "$NSA"
+        m=$(ns_rtt podA 10.0.1.10 60)
+        tap_near "pods: ... and podA's median RTT is + again" "$(fsub "$m" "$base_a")" 100 15 " ms"
+        pods_req DELETE "/v1/faults/$resumed_id"
+        pod_same "pods: after its DELETE podA is as before" podA "$WORK/podA.before"
     fi
 fi
 
