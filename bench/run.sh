@@ -84,6 +84,40 @@ date_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 emit() { printf '{%s}\n' "$1" >>"$raw"; }
 
 # ------------------------------------------------------------------- host ----
+# wrk_paths IMPL BASE_URL: wrk against GET /healthz and GET /v1/faults, $wrk_reps runs of
+# $wrk_secs s each; throughput and p50/p99 into the raw results under impl IMPL.
+wrk_paths() {
+    local impl=$1 base=$2 path r
+    for path in /healthz /v1/faults; do
+        r=0
+        while [ $r -lt $wrk_reps ]; do
+            wrk -t1 -c16 -d${wrk_secs}s --latency "$base$path" >"$work/wrk.out" 2>&1
+            python3 - "$work/wrk.out" "$path" "$impl" >>"$raw" <<'PY'
+import json, re, sys
+text = open(sys.argv[1]).read()
+path, impl = sys.argv[2], sys.argv[3]
+def ms(v):
+    m = re.match(r'([\d.]+)(us|ms|s)$', v)
+    return float(m.group(1)) * {'us': 0.001, 'ms': 1, 's': 1000}[m.group(2)]
+rps = re.search(r'Requests/sec:\s*([\d.]+)', text)
+non2xx = re.search(r'Non-2xx or 3xx responses:\s*(\d+)', text)
+errs = re.search(r'Socket errors:(.*)', text)
+if not rps:
+    sys.stderr.write("wrk output not understood:\n" + text)
+    sys.exit(0)
+base = {"impl": impl, "path": path}
+print(json.dumps(dict(base, b="api_rps", unit="req/s", v=float(rps.group(1)),
+                      non2xx=int(non2xx.group(1)) if non2xx else 0, socket_errors=(errs.group(1).strip() if errs else ""))))
+for q in ("50", "99"):
+    m = re.search(r'^\s*' + q + r'%\s+(\S+)', text, re.M)
+    if m:
+        print(json.dumps(dict(base, b="api_p" + q, unit="ms", v=ms(m.group(1)))))
+PY
+            r=$((r + 1))
+        done
+    done
+}
+
 run_host() {
     local reps=10 wrk_secs=3 wrk_reps=3
     [ "$quick" = 1 ] && { reps=3; wrk_secs=2; wrk_reps=1; }
@@ -152,35 +186,7 @@ run_host() {
     out=$($NFB startup 127.0.0.1 $port "$nfd" --listen 127.0.0.1:$port --state-dir "$work/state-api" --rate-limit 0 2>>"$work/host-daemon.log") ||
         die "netfaultd did not start for the API benchmark"
     host_pid=${out#* }
-    local path r
-    for path in /healthz /v1/faults; do
-        r=0
-        while [ $r -lt $wrk_reps ]; do
-            wrk -t1 -c16 -d${wrk_secs}s --latency "http://127.0.0.1:$port$path" >"$work/wrk.out" 2>&1
-            python3 - "$work/wrk.out" "$path" >>"$raw" <<'PY'
-import json, re, sys
-text = open(sys.argv[1]).read()
-path = sys.argv[2]
-def ms(v):
-    m = re.match(r'([\d.]+)(us|ms|s)$', v)
-    return float(m.group(1)) * {'us': 0.001, 'ms': 1, 's': 1000}[m.group(2)]
-rps = re.search(r'Requests/sec:\s*([\d.]+)', text)
-non2xx = re.search(r'Non-2xx or 3xx responses:\s*(\d+)', text)
-errs = re.search(r'Socket errors:(.*)', text)
-if not rps:
-    sys.stderr.write("wrk output not understood:\n" + text)
-    sys.exit(0)
-base = {"impl": "netfaultd", "path": path}
-print(json.dumps(dict(base, b="api_rps", unit="req/s", v=float(rps.group(1)),
-                      non2xx=int(non2xx.group(1)) if non2xx else 0, socket_errors=(errs.group(1).strip() if errs else ""))))
-for q in ("50", "99"):
-    m = re.search(r'^\s*' + q + r'%\s+(\S+)', text, re.M)
-    if m:
-        print(json.dumps(dict(base, b="api_p" + q, unit="ms", v=ms(m.group(1)))))
-PY
-            r=$((r + 1))
-        done
-    done
+    wrk_paths netfaultd "http://127.0.0.1:$port"
     emit "\"b\":\"rss_host\",\"impl\":\"netfaultd\",\"state\":\"after-wrk\",\"unit\":\"kB\",\"v\":$(awk '/^VmRSS:/{print $2}' /proc/$host_pid/status)"
     kill -TERM "$host_pid"
     while kill -0 "$host_pid" 2>/dev/null; do sleep 0.05; done
@@ -201,31 +207,7 @@ PY
             curl -sk -o /dev/null "https://127.0.0.1:$port/healthz" && break
             sleep 0.05
         done
-        for path in /healthz /v1/faults; do
-            r=0
-            while [ $r -lt $wrk_reps ]; do
-                wrk -t1 -c16 -d${wrk_secs}s --latency "https://127.0.0.1:$port$path" >"$work/wrk.out" 2>&1
-                python3 - "$work/wrk.out" "$path" >>"$raw" <<'PY'
-import json, re, sys
-text = open(sys.argv[1]).read()
-path = sys.argv[2]
-def ms(v):
-    m = re.match(r'([\d.]+)(us|ms|s)$', v)
-    return float(m.group(1)) * {'us': 0.001, 'ms': 1, 's': 1000}[m.group(2)]
-rps = re.search(r'Requests/sec:\s*([\d.]+)', text)
-if not rps:
-    sys.stderr.write("wrk output not understood:\n" + text)
-    sys.exit(0)
-base = {"impl": "netfaultd-tls", "path": path}
-print(json.dumps(dict(base, b="api_rps", unit="req/s", v=float(rps.group(1)))))
-for q in ("50", "99"):
-    m = re.search(r'^\s*' + q + r'%\s+(\S+)', text, re.M)
-    if m:
-        print(json.dumps(dict(base, b="api_p" + q, unit="ms", v=ms(m.group(1)))))
-PY
-                r=$((r + 1))
-            done
-        done
+        wrk_paths netfaultd-tls "https://127.0.0.1:$port"
         kill -TERM "$host_pid"
         while kill -0 "$host_pid" 2>/dev/null; do sleep 0.05; done
         host_pid=
