@@ -175,8 +175,7 @@ static void extend_fault(struct nf_registry *r, struct nf_fault *f, const struct
                 f->n_eff += kept;
                 nf_prefix_set_normalize(f->eff, &f->n_eff);
         }
-        r->n_filters += added * f->plan.n_links;
-        f->ns->n_filters += added * f->plan.n_links;
+        nf_registry_count(r, f->ns, 0, (long)(added * f->plan.n_links));
         for (size_t i = 0; i < kept; i++)
                 nf_log(NF_LOG_INFO, "fault.address_added", "%s now also matches %s", f->id,
                        nf_prefix_format(&fresh[i], buf, sizeof(buf)));

@@ -444,10 +444,7 @@ int nf_registry_commit(struct nf_registry *r, struct nf_fault *f, int64_t create
         nf_names_schedule(r, f, created_ms ? 0 : f->first_ttl_s);
         f->next = r->faults;
         r->faults = f;
-        r->n_faults++;
-        r->n_filters += f->plan.n_keys * f->plan.n_links;
-        f->ns->n_faults++;
-        f->ns->n_filters += f->plan.n_keys * f->plan.n_links;
+        nf_registry_count(r, f->ns, 1, (long)(f->plan.n_keys * f->plan.n_links));
         if (!f->ns->own && r->base)
                 watch_namespaces(r);
         nf_log(NF_LOG_INFO, "fault.created", "%s%s%s: %zu prefixes on %zu interface(s), slot %u, until %lld", f->id,
@@ -475,6 +472,13 @@ struct nf_fault *nf_registry_find(struct nf_registry *r, const char *id) {
                 if (strcmp(f->id, id) == 0)
                         return f;
         return NULL;
+}
+
+void nf_registry_count(struct nf_registry *r, struct nf_ns *ns, long faults, long filters) {
+        r->n_faults += (size_t)faults;
+        r->n_filters += (size_t)filters;
+        ns->n_faults += (size_t)faults;
+        ns->n_filters += (size_t)filters;
 }
 
 int nf_registry_counters(struct nf_registry *r, const struct nf_fault *f, struct nf_counters *out) {
@@ -519,10 +523,7 @@ int nf_registry_delete(struct nf_registry *r, struct nf_fault *f, const char *wh
                         *p = f->next;
                         break;
                 }
-        r->n_faults--;
-        r->n_filters -= f->plan.n_keys * f->plan.n_links;
-        f->ns->n_faults--;
-        f->ns->n_filters -= f->plan.n_keys * f->plan.n_links;
+        nf_registry_count(r, f->ns, -1, -(long)(f->plan.n_keys * f->plan.n_links));
         f->ns->slot_used[f->slot] = false;
         put_ns_record(r, f->ns);
         nf_fault_free(f);

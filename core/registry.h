@@ -129,6 +129,9 @@ struct nf_fault *nf_registry_create(struct nf_registry *r, struct nf_spec *spec,
 struct nf_fault *nf_registry_find(struct nf_registry *r, const char *id);
 /* The kernel's counters for f's filters and qdiscs, read now; the surfaces ask the registry, which
  * owns the applier, rather than the applier itself. */
+/* Faults and filters are counted twice, for every namespace (--max-* of the daemon) and per
+ * namespace (its own limits): both move together here (negative to take away). */
+void nf_registry_count(struct nf_registry *r, struct nf_ns *ns, long faults, long filters);
 int nf_registry_counters(struct nf_registry *r, const struct nf_fault *f, struct nf_counters *out);
 /* What this kernel offers, as probed at start-up in our own namespace. */
 const struct nf_caps *nf_registry_caps(const struct nf_registry *r);
