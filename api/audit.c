@@ -153,7 +153,9 @@ const char *nf_audit_reason(const char *why) {
                 return "shutdown";
         if (strstr(why, "pod"))
                 return "pod_gone";
-        if (strstr(why, "guard"))
+        if (strncmp(why, "guard abort", 11) == 0)
+                return "guard_abort";
+        if (strstr(why, "guardian"))
                 return "guardian";
         return "other";
 }

@@ -2,8 +2,10 @@
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "core/clock.h"
+#include "core/guard.h"
 #include "core/spec_json.h"
 #include "netem/encode.h"
 
@@ -21,6 +23,8 @@ cJSON *nf_fault_to_json(const struct nf_fault *f, const char *state, const struc
         cJSON_AddItemToObject(o, "spec", nf_spec_to_json(&f->spec, false));
         if (f->lease_expires_ms)
                 cJSON_AddStringToObject(o, "lease_expires_at", nf_format_time(f->lease_expires_ms, t, sizeof(t)));
+        if (f->spec.guard)
+                cJSON_AddItemToObject(o, "guard", nf_guard_to_json(f));
         cJSON *prot = cJSON_AddObjectToObject(o, "protected");
         cJSON *pa = cJSON_AddArrayToObject(prot, "addresses");
         if (!f->spec.allow_control_plane) {
@@ -83,9 +87,18 @@ cJSON *nf_gone_to_json(const struct nf_gone *g) {
         char t[40];
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "id", g->id);
-        cJSON_AddStringToObject(o, "state", "gone");
-        cJSON_AddStringToObject(o, "gone_reason", g->reason);
-        cJSON_AddStringToObject(o, "gone_at", nf_format_time(g->at_ms, t, sizeof(t)));
+        cJSON_AddStringToObject(o, "state", g->state);
+        if (strcmp(g->state, "aborted") == 0) {
+                /* A guard reverted it: why, when, and the guard as it last was. */
+                cJSON *guard = g->detail ? cJSON_Parse(g->detail) : NULL;
+                cJSON_AddStringToObject(o, "aborted_reason", g->reason);
+                cJSON_AddStringToObject(o, "aborted_at", nf_format_time(g->at_ms, t, sizeof(t)));
+                if (guard)
+                        cJSON_AddItemToObject(o, "guard", guard);
+        } else {
+                cJSON_AddStringToObject(o, "gone_reason", g->reason);
+                cJSON_AddStringToObject(o, "gone_at", nf_format_time(g->at_ms, t, sizeof(t)));
+        }
         if (g->pod_uid[0])
                 cJSON_AddStringToObject(o, "pod_uid", g->pod_uid);
         return o;

@@ -22,7 +22,7 @@ static struct {
 static size_t n_requests;
 static unsigned long requests_overflow;
 
-static const char *const reasons[] = {"deleted", "expired", "lease", "shutdown", "pod_gone", "guardian", "other"};
+static const char *const reasons[] = {"deleted", "expired", "lease", "shutdown", "pod_gone", "guardian", "guard_abort", "other"};
 #define N_REASONS (sizeof(reasons) / sizeof(*reasons))
 static unsigned long created, reverted[N_REASONS], revert_failed;
 static const char *const dns_results[] = {"changed", "unchanged", "failed"};

@@ -1,9 +1,12 @@
 #include "core/create.h"
 
 #include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/clock.h"
+#include "core/guard.h"
 #include "core/log.h"
 #include "core/names.h"
 #include "core/registry.h"
@@ -69,12 +72,89 @@ static void on_resolved(struct nf_lookup *l, void *arg) {
         finish(c, rc < 0 ? &e : NULL);
 }
 
+/* Looks names up and calls done with the answers; false when c was finished instead (no
+ * resolver, too many waiting, no memory). */
+static bool look_up(struct nf_create *c, const char (*names)[NF_TARGET_NAME_LEN], size_t n, const char *field,
+                    nf_lookup_done_fn done) {
+        struct nf_registry *r = c->reg;
+        struct nf_err e;
+        if (!r->resolver) {
+                nf_fail(&e, NF_ERR_UNAVAILABLE, "no_resolver", field, "hostnames cannot be resolved here (no resolver)");
+                finish(c, &e);
+                return false;
+        }
+        /* Each waiting creation holds its parsed targets and the answers: bound how many wait. */
+        if (!c->counted && r->n_pending_creates >= NF_MAX_PENDING_CREATES) {
+                nf_fail(&e, NF_ERR_UNAVAILABLE, "dns_busy", field,
+                        "%zu requests are already waiting for DNS answers (at most %d at once); retry later",
+                        r->n_pending_creates, NF_MAX_PENDING_CREATES);
+                e.retry_after_s = NF_DNS_BUSY_RETRY_S;
+                finish(c, &e);
+                return false;
+        }
+        if (!c->counted) {
+                c->counted = true;
+                r->n_pending_creates++;
+        }
+        if (!nf_lookup_start(r->resolver, names, n, done, c)) {
+                nf_fail(&e, NF_ERR_INTERNAL, "internal", NULL, "out of memory");
+                finish(c, &e);
+                return false;
+        }
+        return true;
+}
+
+/* The targets' hostnames, then the fault. */
+static void targets_stage(struct nf_create *c) {
+        char names[NF_MAX_TARGET_NAMES][NF_TARGET_NAME_LEN];
+        size_t n = nf_spec_hostnames(&c->spec, names);
+        if (n == 0)
+                finish(c, NULL);
+        else
+                look_up(c, (const char(*)[NF_TARGET_NAME_LEN])names, n, "targets", on_resolved);
+}
+
+/* A guard that names a host nobody can resolve could never pass: the fault is refused before
+ * anything is applied. The probes resolve their hosts again each round. */
+static void on_guard_resolved(struct nf_lookup *l, void *arg) {
+        struct nf_create *c = arg;
+        const struct nf_guard_spec *g = c->spec.guard;
+        struct nf_err e;
+        for (size_t i = 0; i < l->n; i++) {
+                if (l->res[i].n_addrs)
+                        continue;
+                char field[64] = "guard.probes";
+                for (size_t k = 0; k < g->n_probes; k++) {
+                        const struct nf_probe_spec *p = &g->probes[k];
+                        bool tcp = p->kind == NF_PROBE_TCP;
+                        if (strcmp(tcp ? p->address : p->url.host, l->res[i].name) == 0) {
+                                snprintf(field, sizeof(field), "guard.probes[%zu].%s.%s", k, nf_probe_kind_name(p->kind),
+                                         tcp ? "address" : "url");
+                                break;
+                        }
+                }
+                nf_fail(&e, NF_ERR_UNSATISFIABLE, "unresolved_probe_host", field,
+                        "%s: host '%s' resolved to no address (%s); a guard that cannot probe is refused", field, l->res[i].name,
+                        l->res[i].err ? nf_resolver_strerror(l->res[i].err) : "no A or AAAA record");
+                nf_lookup_free(l);
+                finish(c, &e);
+                return;
+        }
+        nf_lookup_free(l);
+        if (!c->done) {
+                finish(c, NULL); /* abandoned: finish says so */
+                return;
+        }
+        targets_stage(c);
+}
+
 struct nf_create *nf_create_start(struct nf_registry *r, struct nf_spec *spec, bool dry_run, nf_create_done_fn done,
                                   void *arg) {
-        char names[NF_MAX_TARGET_NAMES][NF_TARGET_NAME_LEN];
+        char names[NF_GUARD_MAX_PROBES][NF_TARGET_NAME_LEN];
         struct nf_err e;
         bool finished = false;
         struct nf_create *c = calloc(1, sizeof(*c));
+        size_t n;
 
         if (!c) {
                 nf_spec_free(spec);
@@ -88,35 +168,14 @@ struct nf_create *nf_create_start(struct nf_registry *r, struct nf_spec *spec, b
                 finish(c, &e);
                 return NULL;
         }
-        size_t n = nf_spec_hostnames(&c->spec, names);
-        if (n == 0) {
-                finish(c, NULL);
-                return NULL;
-        }
-        if (!r->resolver) {
-                nf_fail(&e, NF_ERR_UNAVAILABLE, "no_resolver", "targets", "hostnames cannot be resolved here (no resolver)");
-                finish(c, &e);
-                return NULL;
-        }
-        /* Each waiting creation holds its parsed targets and the answers: bound how many wait. */
-        if (r->n_pending_creates >= NF_MAX_PENDING_CREATES) {
-                nf_fail(&e, NF_ERR_UNAVAILABLE, "dns_busy", "targets",
-                        "%zu requests are already waiting for DNS answers (at most %d at once); retry later",
-                        r->n_pending_creates, NF_MAX_PENDING_CREATES);
-                e.retry_after_s = NF_DNS_BUSY_RETRY_S;
-                finish(c, &e);
-                return NULL;
-        }
-        c->counted = true;
-        r->n_pending_creates++;
+        /* finish() and the lookups may complete inside this call: then there is nothing to
+         * return (c is gone). */
         c->finished = &finished;
-        if (!nf_lookup_start(r->resolver, (const char(*)[NF_TARGET_NAME_LEN])names, n, on_resolved, c)) {
-                nf_fail(&e, NF_ERR_INTERNAL, "internal", NULL, "out of memory");
-                finish(c, &e);
-                return NULL;
-        }
-        /* When no query could be started, the lookup completed inside nf_lookup_start (and c is
-         * gone); otherwise done runs from the event loop. */
+        n = c->spec.guard ? nf_guard_hostnames(c->spec.guard, names, NF_GUARD_MAX_PROBES) : 0;
+        if (n)
+                look_up(c, (const char(*)[NF_TARGET_NAME_LEN])names, n, "guard", on_guard_resolved);
+        else
+                targets_stage(c);
         if (finished)
                 return NULL;
         c->finished = NULL;

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/guard.h"
+#include "core/probe.h"
 #include "core/log.h"
 #include "core/pods.h"
 #include "core/record.h"
@@ -32,6 +34,11 @@ void nf_registry_fini(struct nf_registry *r) {
         if (r->netns_watch)
                 event_free(r->netns_watch);
         r->netns_watch = NULL;
+        nf_probe_ctx_free(r->probes);
+        r->probes = NULL;
+        for (size_t i = 0; i < r->n_gone; i++)
+                free(r->gone[i].detail);
+        r->n_gone = 0;
         nf_ns_table_fini(&r->ns);
 }
 
@@ -55,6 +62,7 @@ void nf_fault_free(struct nf_fault *f) {
                 event_free(f->dns_timer);
         if (f->lookup)
                 f->lookup->arg = NULL; /* it completes later and frees itself */
+        nf_guard_free(f->guard);
         if (f->ns)
                 nf_ns_put(&f->reg->ns, f->ns);
         free(f->learned);
@@ -277,15 +285,18 @@ const struct nf_gone *nf_registry_find_gone(const struct nf_registry *r, const c
         return NULL;
 }
 
-static void remember_gone(struct nf_registry *r, const struct nf_fault *f, const char *reason) {
+void nf_registry_remember(struct nf_registry *r, const struct nf_fault *f, const char *state, const char *why,
+                          const char *detail) {
         if (r->n_gone == NF_MAX_GONE) {
+                free(r->gone[0].detail);
                 memmove(&r->gone[0], &r->gone[1], (NF_MAX_GONE - 1) * sizeof(r->gone[0]));
                 r->n_gone--;
         }
         struct nf_gone *g = &r->gone[r->n_gone++];
-        *g = (struct nf_gone){.at_ms = nf_now_realtime_ms()};
+        *g = (struct nf_gone){.at_ms = nf_now_realtime_ms(), .detail = detail ? strdup(detail) : NULL};
         snprintf(g->id, sizeof(g->id), "%s", f->id);
-        snprintf(g->reason, sizeof(g->reason), "%s", reason);
+        snprintf(g->state, sizeof(g->state), "%s", state);
+        snprintf(g->reason, sizeof(g->reason), "%s", why);
         snprintf(g->pod_uid, sizeof(g->pod_uid), "%s", f->ns->pod_uid);
 }
 
@@ -305,7 +316,7 @@ size_t nf_registry_check_namespaces(struct nf_registry *r) {
                         if (f->ns != ns)
                                 continue;
                         nf_log(NF_LOG_WARN, "fault.gone", "%s: %s", f->id, reason);
-                        remember_gone(r, f, reason);
+                        nf_registry_remember(r, f, "gone", reason, NULL);
                         nf_registry_delete(r, f, "gone with its namespace");
                         n++;
                 }
@@ -442,6 +453,15 @@ int nf_registry_commit(struct nf_registry *r, struct nf_fault *f, int64_t create
         /* Names are resolved again at their TTL (within --dns-min-ttl..--dns-max-ttl); a resumed
          * fault starts from its journaled addresses and resolves at once. */
         nf_names_schedule(r, f, created_ms ? 0 : f->first_ttl_s);
+        /* A fault whose guard cannot run would run unguarded: it is reverted instead. */
+        if (nf_guard_start(r, f) < 0) {
+                nf_revert(&f->ns->applier, &f->plan, NULL);
+                f->ns->slot_used[f->slot] = false;
+                if (r->journal)
+                        nf_journal_drop(r->journal, f->id);
+                put_ns_record(r, f->ns);
+                return nf_fail(e, NF_ERR_INTERNAL, "internal", "guard", "cannot start the fault's guard (out of memory)");
+        }
         f->next = r->faults;
         r->faults = f;
         nf_registry_count(r, f->ns, 1, (long)(f->plan.n_keys * f->plan.n_links));

@@ -26,6 +26,8 @@
 
 struct event_base;
 struct event;
+struct nf_guard;
+struct nf_probe_ctx;
 
 #define NF_ID_LEN 20
 /* Creations waiting for DNS answers at once; more are refused as busy (each holds its parsed
@@ -57,6 +59,7 @@ struct nf_fault {
         int64_t lease_expires_ms;        /* 0 without a lease */
         struct event *timer, *lease_timer; /* fire on the monotonic clock */
         struct nf_registry *reg;
+        struct nf_guard *guard; /* its steady-state probes running (guard.h), NULL without */
         struct nf_fault *next;
 };
 
@@ -85,6 +88,8 @@ typedef void nf_fault_event_fn(void *arg, const struct nf_fault *f, const struct
 #define NF_MAX_GONE 32
 struct nf_gone {
         char id[NF_ID_LEN];
+        char state[12];  /* "gone" (its namespace went) or "aborted" (a guard reverted it) */
+        char *detail;    /* JSON text: the guard's settings and last results when aborted; owned */
         char reason[192];
         char pod_uid[NF_NETNS_NAME_LEN];
         int64_t at_ms;
@@ -113,7 +118,9 @@ struct nf_registry {
         nf_fault_event_fn *on_event; /* may be NULL */
         void *on_event_arg;
         struct event *netns_watch; /* every second while faults live in other namespaces */
-        struct nf_gone gone[NF_MAX_GONE]; /* the latest faults whose namespace went away, newest last */
+        struct nf_gone gone[NF_MAX_GONE]; /* the latest faults whose namespace went away or whose guard
+                                           * aborted them, newest last */
+        struct nf_probe_ctx *probes; /* the guards' probes (probe.h), made with the first guard */
         size_t n_gone;
 };
 
@@ -142,6 +149,10 @@ int nf_registry_renew(struct nf_registry *r, struct nf_fault *f, struct nf_err *
 int nf_registry_delete(struct nf_registry *r, struct nf_fault *f, const char *why);
 /* A fault that went with its namespace, by id; NULL when none did. */
 const struct nf_gone *nf_registry_find_gone(const struct nf_registry *r, const char *id);
+/* Remembers f (about to be deleted) for GET /v1/faults/{id}: state "gone" or "aborted", why, and
+ * detail (JSON text, copied; may be NULL). */
+void nf_registry_remember(struct nf_registry *r, const struct nf_fault *f, const char *state, const char *why,
+                          const char *detail);
 /* Checks every namespace other than ours that holds faults: one that no process or file names
  * any more (its pod was deleted) takes its faults with it. Run every second while there are such
  * faults; returns how many faults went. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/effects_json.h"
+#include "core/guard.h"
 #include "core/spec_fields.h"
 #include "netem/encode.h"
 
@@ -325,7 +326,7 @@ static int check_duplicates(const cJSON *item, const char *path, struct nf_err *
 }
 
 const char *const nf_spec_members[] = {"targets",   "exclude", "protocol",   "ports",   "local_ports",         "interfaces",
-                                       "direction", "name",    "duration_s", "lease_s", "allow_control_plane", "netns", NULL};
+                                       "direction", "name",    "duration_s", "lease_s", "allow_control_plane", "netns", "guard", NULL};
 
 int nf_validate_fault(const cJSON *root, const struct nf_validate_limits *lim, struct nf_spec *s, struct nf_err *e) {
         static const char *const proto_names[] = {"all", "tcp", "udp", "icmp"};
@@ -371,10 +372,14 @@ int nf_validate_fault(const cJSON *root, const struct nf_validate_limits *lim, s
                 return -1;
         if (parse_netns(root, &s->netns, e) < 0)
                 return -1;
+        if (nf_guard_parse(cJSON_GetObjectItemCaseSensitive(root, "guard"), &s->guard, e) < 0)
+                return -1;
         if (parse_ports(root, "ports", s->ports, &s->n_ports, e) < 0 ||
             parse_ports(root, "local_ports", s->local_ports, &s->n_local_ports, e) < 0 || parse_interfaces(root, s, e) < 0 ||
-            nf_effects_parse(root, &s->fx, e) < 0 || cross_check(s, e) < 0)
+            nf_effects_parse(root, &s->fx, e) < 0 || cross_check(s, e) < 0) {
+                nf_spec_free(s);
                 return -1;
+        }
         /* Addresses last: they allocate. */
         if (parse_prefix_list(root, "targets", true, NF_MAX_TARGETS, &s->targets, &s->n_targets, &s->target_names,
                               &s->n_target_names, e) < 0) {
@@ -438,6 +443,8 @@ cJSON *nf_spec_to_json(const struct nf_spec *s, bool compact) {
         if (s->lease_s)
                 cJSON_AddNumberToObject(o, "lease_s", s->lease_s);
         cJSON_AddBoolToObject(o, "allow_control_plane", s->allow_control_plane);
+        if (s->guard)
+                cJSON_AddItemToObject(o, "guard", nf_guard_spec_to_json(s->guard));
         if (s->netns.kind != NF_NETNS_SELF) {
                 cJSON *ns = cJSON_AddObjectToObject(o, "netns");
                 switch (s->netns.kind) {

@@ -26,6 +26,8 @@ void nf_spec_free(struct nf_spec *s) {
         free(s->targets);
         free(s->exclude);
         free(s->target_names);
+        free(s->guard);
+        s->guard = NULL;
         s->target_names = NULL;
         s->n_target_names = 0;
         s->targets = s->exclude = NULL;

@@ -79,6 +79,10 @@ struct nf_spec {
         uint32_t duration_s;
         uint32_t lease_s;          /* 0: no lease; else reverted unless renewed within this time */
         bool allow_control_plane;  /* false: metadata endpoints and our API stay untouched */
+        /* Steady-state probes that revert the fault when they fail (core/guard.h): the core's
+         * business, kept here so that it travels and is journaled with the spec; a flat
+         * allocation, freed with it. NULL: none. */
+        struct nf_guard_spec *guard;
 };
 
 void nf_spec_free(struct nf_spec *s);

@@ -47,7 +47,7 @@ done
 check "the dry runs are counted by route and status" \
   grep -q '^netfaultd_http_requests_total{route="/v1/faults",method="POST",code="200"} 2$' "$T/m"
 check "the refused read is counted as a 401" grep -q 'route="/v1/faults",method="GET",code="401"} 1$' "$T/m"
-check "reverts by reason, each reason a series" test "$(grep -c '^netfaultd_faults_reverted_total{reason=' "$T/m")" = 7
+check "reverts by reason, each reason a series" test "$(grep -c '^netfaultd_faults_reverted_total{reason=' "$T/m")" = 8
 
 # The dashboard's queries name metrics that exist.
 if python3 - "$ROOT/dashboards/netfaultd.json" "$T/m" >"$T/dash" 2>&1 <<'PY'
