@@ -9,6 +9,8 @@
 #include "api/audit.h"
 #include "api/http.h"
 #include "api/reply.h"
+#include "core/guard.h"
+#include "core/probe.h"
 #include "core/clock.h"
 
 /* Requests by (route, method, status): every route and method of the table times the statuses
@@ -225,6 +227,12 @@ void nf_api_metrics(struct nf_api *api, struct evhttp_request *req, const char *
         head(b, "netfaultd_dns_resolutions_total", "counter", "Hostname targets resolved again at their TTL, by result.");
         for (size_t i = 0; i < 3; i++)
                 evbuffer_add_printf(b, "netfaultd_dns_resolutions_total{result=\"%s\"} %lu\n", dns_results[i], dns[i]);
+        head(b, "netfaultd_guard_probes_total", "counter", "Steady-state guard probes run, by kind and verdict.");
+        for (int k = 0; k < NF_PROBE_KIND_COUNT; k++)
+                for (int ok = 1; ok >= 0; ok--)
+                        evbuffer_add_printf(b, "netfaultd_guard_probes_total{kind=\"%s\",result=\"%s\"} %lu\n",
+                                            nf_probe_kind_name((enum nf_probe_kind)k), ok ? "ok" : "fail",
+                                            (unsigned long)nf_probe_ctx_count(reg->probes, (enum nf_probe_kind)k, ok));
         nf_api_reply_text(req, 200, "text/plain; version=0.0.4; charset=utf-8", b);
         evbuffer_free(b);
 }

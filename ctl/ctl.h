@@ -23,11 +23,20 @@ struct nfc_opts {
         int has_jitter, has_correlation;
         long for_s, lease_s;
         int dry_run, hold, allow_control_plane;
+        /* its steady-state guard: probes as the daemon's JSON, and their settings */
+        cJSON *guard_probes;
+        const char *prometheus_url;
+        double guard_interval_s;
+        long guard_failures;
+        int guard_scope_all;
         /* revert, watch */
         int all;
         double interval_s;
         long count;
 };
+
+/* A --guard-* option's probe, added to o->guard_probes; -1 with why filled. */
+int nfc_guard_probe(struct nfc_opts *o, const char *kind, const char *arg, char *why, size_t why_len);
 
 /* Parse "300ms", "1.5s", "10m", "2h"; a bare number is in unit_s seconds. -1 when invalid. */
 double nfc_parse_duration(const char *s, double unit_s);

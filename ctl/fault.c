@@ -58,6 +58,84 @@ static void set_array(cJSON *body, const char *key, cJSON *arr)
         }
 }
 
+int nfc_guard_probe(struct nfc_opts *o, const char *kind, const char *arg, char *why, size_t why_len)
+{
+        cJSON *probe = cJSON_CreateObject(), *k = cJSON_AddObjectToObject(probe, kind);
+        if (strcmp(kind, "http") == 0) {
+                cJSON_AddStringToObject(k, "url", arg);
+        } else if (strcmp(kind, "tcp") == 0) {
+                /* HOST:PORT, [V6]:PORT */
+                const char *colon = strrchr(arg, ':');
+                char host[256];
+                long port = colon ? strtol(colon + 1, NULL, 10) : 0;
+                size_t n = colon ? (size_t)(colon - arg) : 0;
+                if (n && arg[0] == '[' && arg[n - 1] == ']')
+                        arg++, n -= 2;
+                if (!colon || n == 0 || n >= sizeof(host) || port < 1 || port > 65535) {
+                        cJSON_Delete(probe);
+                        snprintf(why, why_len, "want HOST:PORT");
+                        return -1;
+                }
+                memcpy(host, arg, n);
+                host[n] = '\0';
+                cJSON_AddStringToObject(k, "address", host);
+                cJSON_AddNumberToObject(k, "port", (double)port);
+        } else {
+                /* QUERY<MAX or QUERY>MIN: the last comparison whose right side is a number. */
+                const char *op = NULL;
+                double bound = 0;
+                for (const char *p = arg; *p; p++)
+                        if (*p == '<' || *p == '>') {
+                                char *end;
+                                const char *num = p[1] == '=' ? p + 2 : p + 1;
+                                double v = strtod(num, &end);
+                                if (end != num && *end == '\0')
+                                        op = p, bound = v;
+                        }
+                if (!op || op == arg) {
+                        cJSON_Delete(probe);
+                        snprintf(why, why_len, "want 'QUERY<MAX' or 'QUERY>MIN'");
+                        return -1;
+                }
+                char *q = strndup(arg, (size_t)(op - arg));
+                cJSON_AddStringToObject(k, "query", q ? q : "");
+                free(q);
+                cJSON_AddNumberToObject(k, *op == '<' ? "max" : "min", bound);
+        }
+        if (!o->guard_probes)
+                o->guard_probes = cJSON_CreateArray();
+        cJSON_AddItemToArray(o->guard_probes, probe);
+        return 0;
+}
+
+/* The guard from the --guard-* options, replacing the file's. */
+static int add_guard(struct nfc_opts *o, cJSON *body)
+{
+        cJSON *p;
+        const char *prom = o->prometheus_url ? o->prometheus_url : getenv("NETFAULTCTL_PROMETHEUS_URL");
+        if (!o->guard_probes)
+                return 0;
+        cJSON_ArrayForEach(p, o->guard_probes) {
+                cJSON *k = cJSON_GetObjectItemCaseSensitive(p, "prometheus");
+                if (!k)
+                        continue;
+                if (!prom || !*prom)
+                        return usage_error("%s", "--guard-prom needs the server: --prometheus URL or $NETFAULTCTL_PROMETHEUS_URL");
+                cJSON_DeleteItemFromObjectCaseSensitive(k, "url");
+                cJSON_AddStringToObject(k, "url", prom);
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(body, "guard");
+        cJSON *g = cJSON_AddObjectToObject(body, "guard");
+        cJSON_AddItemToObject(g, "probes", cJSON_Duplicate(o->guard_probes, 1));
+        if (o->guard_interval_s > 0)
+                cJSON_AddNumberToObject(g, "interval_ms", floor(o->guard_interval_s * 1000));
+        if (o->guard_failures > 0)
+                cJSON_AddNumberToObject(g, "failures_to_abort", (double)o->guard_failures);
+        if (o->guard_scope_all)
+                cJSON_AddStringToObject(g, "scope", "all");
+        return 0;
+}
+
 /* Options that mean the same for every fault command, file or not; they override the file. */
 static int add_common(struct nfc_opts *o, cJSON *body)
 {
@@ -104,7 +182,7 @@ static int add_common(struct nfc_opts *o, cJSON *body)
         }
         if (!cJSON_GetObjectItemCaseSensitive(body, "targets"))
                 return usage_error("%s", "a fault needs at least one --to TARGET");
-        return 0;
+        return add_guard(o, body);
 }
 
 static cJSON *read_file_body(const char *path)

@@ -42,6 +42,13 @@ static const char usage_text[] =
 "      --pod UID         fault inside this pod's network namespace (DaemonSet mode)\n"
 "      --allow-control-plane  also fault the metadata endpoints and resolvers\n"
 "  -n, --dry-run         validate and plan everywhere, show the plan, change nothing\n"
+"      --guard-http URL  revert the fault when URL stops answering 2xx/3xx (repeatable)\n"
+"      --guard-tcp HOST:PORT  revert it when a TCP connect to HOST:PORT fails\n"
+"      --guard-prom 'QUERY<MAX'  revert it when the Prometheus query's value leaves the\n"
+"                        bound ('QUERY>MIN' for a floor); server: --prometheus URL or\n"
+"                        $NETFAULTCTL_PROMETHEUS_URL\n"
+"      --guard-interval D  probe every D (default 1s); --guard-failures N failed rounds in a\n"
+"                        row abort (default 3); --guard-all aborts every fault of the namespace\n"
 "      --hold            keep running and renew a short lease (--lease, default 15s) every\n"
 "                        lease/3; Ctrl-C reverts everywhere; if netfaultctl dies, the\n"
 "                        leases expire and every daemon reverts on its own\n"
@@ -69,7 +76,8 @@ enum {
         OPT_EXCLUDE = 256, OPT_LOCAL_PORT, OPT_PROTOCOL, OPT_INGRESS, OPT_BOTH, OPT_JITTER, OPT_DISTRIBUTION,
         OPT_CORRELATION, OPT_NAME, OPT_FOR, OPT_LEASE, OPT_POD, OPT_ACP, OPT_HOLD, OPT_ENDPOINTS_FILE,
         OPT_TOKEN_FILE, OPT_TOKEN_NAME, OPT_CACERT, OPT_CERT, OPT_KEY, OPT_TIMEOUT, OPT_ALL, OPT_INTERVAL,
-        OPT_COUNT, OPT_VERSION,
+        OPT_COUNT, OPT_VERSION, OPT_GUARD_HTTP, OPT_GUARD_TCP, OPT_GUARD_PROM, OPT_PROMETHEUS, OPT_GUARD_INTERVAL,
+        OPT_GUARD_FAILURES, OPT_GUARD_ALL,
 };
 
 static const struct option long_opts[] = {
@@ -90,7 +98,12 @@ static const struct option long_opts[] = {
         {"output", required_argument, NULL, 'o'}, {"quiet", no_argument, NULL, 'q'},
         {"all", no_argument, NULL, OPT_ALL}, {"interval", required_argument, NULL, OPT_INTERVAL},
         {"count", required_argument, NULL, OPT_COUNT}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, OPT_VERSION}, {NULL, 0, NULL, 0},
+        {"version", no_argument, NULL, OPT_VERSION}, {"guard-http", required_argument, NULL, OPT_GUARD_HTTP},
+        {"guard-tcp", required_argument, NULL, OPT_GUARD_TCP}, {"guard-prom", required_argument, NULL, OPT_GUARD_PROM},
+        {"prometheus", required_argument, NULL, OPT_PROMETHEUS},
+        {"guard-interval", required_argument, NULL, OPT_GUARD_INTERVAL},
+        {"guard-failures", required_argument, NULL, OPT_GUARD_FAILURES}, {"guard-all", no_argument, NULL, OPT_GUARD_ALL},
+        {NULL, 0, NULL, 0},
 };
 
 static int bad(const char *opt, const char *value, const char *want)
@@ -169,6 +182,24 @@ static int parse_options(struct nfc_opts *o, int argc, char **argv)
                         if ((o->interval_s = nfc_parse_duration(optarg, 1)) < 0.1)
                                 return bad("--interval", optarg, "want a duration of at least 100ms");
                         break;
+                case OPT_GUARD_HTTP:
+                case OPT_GUARD_TCP:
+                case OPT_GUARD_PROM:
+                        if (nfc_guard_probe(o, c == OPT_GUARD_HTTP ? "http" : c == OPT_GUARD_TCP ? "tcp" : "prometheus", optarg,
+                                            err, sizeof(err)) < 0)
+                                return bad(c == OPT_GUARD_HTTP ? "--guard-http" : c == OPT_GUARD_TCP ? "--guard-tcp" : "--guard-prom",
+                                           optarg, err);
+                        break;
+                case OPT_PROMETHEUS: o->prometheus_url = optarg; break;
+                case OPT_GUARD_INTERVAL:
+                        if ((o->guard_interval_s = nfc_parse_duration(optarg, 1)) < 0.1)
+                                return bad("--guard-interval", optarg, "want a duration of at least 100ms");
+                        break;
+                case OPT_GUARD_FAILURES:
+                        if ((o->guard_failures = strtol(optarg, NULL, 10)) < 1 || o->guard_failures > 100)
+                                return bad("--guard-failures", optarg, "want 1 to 100 failed rounds in a row");
+                        break;
+                case OPT_GUARD_ALL: o->guard_scope_all = 1; break;
                 case OPT_COUNT:
                         if ((o->count = strtol(optarg, NULL, 10)) < 1)
                                 return bad("--count", optarg, "want a number of rounds");
@@ -258,7 +289,7 @@ int main(int argc, char **argv)
                         nfc_client_fini();
                 }
         }
-        cJSON *arrays[] = {o.targets, o.exclude, o.ports, o.local_ports, o.interfaces};
+        cJSON *arrays[] = {o.targets, o.exclude, o.ports, o.local_ports, o.interfaces, o.guard_probes};
         for (size_t i = 0; i < sizeof(arrays) / sizeof(arrays[0]); i++)
                 cJSON_Delete(arrays[i]);
         nfc_conn_fini(&o.conn);

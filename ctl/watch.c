@@ -84,13 +84,13 @@ static int watch_round(struct nfc_opts *o, struct watch_state *w, double interva
                 cJSON_Delete(line);
         } else {
                 struct nfc_table t;
-                nfc_table_init(&t, 9, "ENDPOINT", "ID", "NAME", "EFFECT", "PACKETS", "PKT/S", "BYTES", "DROPS",
-                               "EXPIRES");
+                nfc_table_init(&t, 10, "ENDPOINT", "ID", "NAME", "EFFECT", "PACKETS", "PKT/S", "BYTES", "DROPS",
+                               "EXPIRES", "GUARD");
                 w->ncur = 0;
                 for (size_t i = 0; i < nf; i++) {
                         cJSON *f = cJSON_Parse(gets[i].reply);
                         const cJSON *c = cJSON_GetObjectItemCaseSensitive(f, "counters");
-                        char eff[256], pk[32], rate[32] = "-", by[32], dr[32], exp[48];
+                        char eff[256], pk[32], rate[32] = "-", by[32], dr[32], exp[48], guard[48] = "-";
                         struct sample *s = &w->cur[w->ncur++];
                         snprintf(s->key, sizeof(s->key), "%s %s", gets[i].endpoint, gets[i].path);
                         s->packets = nfc_num(c, "packets", 0);
@@ -103,8 +103,13 @@ static int watch_round(struct nfc_opts *o, struct watch_state *w, double interva
                         nfc_fmt_bytes(by, sizeof(by), nfc_num(c, "bytes", 0));
                         nfc_fmt_count(dr, sizeof(dr), s->drops);
                         nfc_fmt_until(exp, sizeof(exp), nfc_str(f, "expires_at"));
+                        /* The guard: its state and failed rounds in a row of those that abort ("watching 1/3"). */
+                        const cJSON *g = cJSON_GetObjectItemCaseSensitive(f, "guard");
+                        if (g)
+                                snprintf(guard, sizeof(guard), "%s %g/%g", nfc_str(g, "state") ? nfc_str(g, "state") : "?",
+                                         nfc_num(g, "consecutive_failures", 0), nfc_num(g, "failures_to_abort", 0));
                         nfc_table_row(&t, gets[i].endpoint, nfc_str(f, "id"), nfc_str(f, "name"), eff, pk, rate, by, dr,
-                                      exp);
+                                      exp, guard);
                         cJSON_Delete(f);
                 }
                 memcpy(w->prev, w->cur, w->ncur * sizeof(w->cur[0]));

@@ -74,6 +74,15 @@ check "with progress on stderr, one line per endpoint" [ "$(grep -c 'POST /v1/fa
 ctl -e $A -o json delay 300ms --jitter 30ms --to 10.0.1.10 --for 10m -i lo --name gd-delay --dry-run
 check "delay 300ms --jitter 30ms --for 10m --name: the body the daemon saw" \
   [ "$(json 'd["spec"]["delay"]["ms"], d["spec"]["delay"]["jitter_ms"], d["spec"]["duration_s"], d["name"], d["spec"]["interfaces"]')" = "(300, 30, 600, 'gd-delay', ['lo'])" ]
+ctl -e $A -o json delay 300ms --to 10.0.1.10 -i lo --dry-run --guard-http http://10.0.1.10:8080/health \
+  --guard-tcp '[fd00::1]:5432' --guard-prom 'sum(rate(errors[1m]))<0.001' --prometheus http://10.0.5.5:9090 \
+  --guard-interval 500ms --guard-failures 2 --guard-all
+check "--guard-http/--guard-tcp/--guard-prom: the guard the daemon planned" \
+  [ "$(json '(lambda g, p: (p[0]["http"]["url"], p[1]["tcp"]["address"], p[1]["tcp"]["port"], p[2]["prometheus"]["query"], p[2]["prometheus"]["max"], p[2]["prometheus"]["url"], g["interval_ms"], g["failures_to_abort"], g["scope"], p[0]["through_fault"]))(d["guard"], d["guard"]["probes"])')" = "('http://10.0.1.10:8080/health', 'fd00::1', 5432, 'sum(rate(errors[1m]))', 0.001, 'http://10.0.5.5:9090', 500, 2, 'all', True)" ]
+ctl -e $A delay 300ms --to 10.0.1.10 --guard-prom 'up>1' --dry-run
+check "--guard-prom without a Prometheus server is a usage error (got $RC)" sh -c "[ $RC = 2 ] && grep -q 'needs the server' '$T/err'"
+ctl -e $A delay 300ms --to 10.0.1.10 --guard-prom 'no bound' --dry-run
+check "--guard-prom without a bound is a usage error (got $RC)" [ $RC = 2 ]
 ctl -e $A -o json blackhole --to 10.9.0.0/16 --port 443 -i lo --dry-run
 check "blackhole --port 443: protocol tcp, ports [443]" [ "$(json 'd["spec"]["blackhole"], d["spec"]["protocol"], d["spec"]["ports"]')" = "(True, 'tcp', [443])" ]
 ctl -e $A -o json loss 20% --correlation 25 --to 10.9.0.0/16 --ingress --local-port 8080 -i lo --dry-run

@@ -110,6 +110,10 @@ if command -v "$cc" >/dev/null 2>&1; then
     "$cc" -O2 -static -o "$stage"/usr/bin/dnsd "$here"/guest/dnsd.c 2>/dev/null ||
         "$cc" -O2 -o "$stage"/usr/bin/dnsd "$here"/guest/dnsd.c ||
         die "cannot compile guest/dnsd.c"
+    # The guard scenario's service, whose health and error counter the test steers.
+    "$cc" -O2 -static -o "$stage"/usr/bin/svcstub "$here"/guest/svcstub.c 2>/dev/null ||
+        "$cc" -O2 -o "$stage"/usr/bin/svcstub "$here"/guest/svcstub.c ||
+        die "cannot compile guest/svcstub.c"
 else
     echo "initramfs.sh: no C compiler; the guest has no UDP listener" >&2
 fi
