@@ -5,11 +5,21 @@
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <fcntl.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/guard.h"
@@ -222,6 +232,74 @@ static void run_probe(struct nf_probe_ctx *ctx, const char *json, struct outcome
         kept[n_kept++] = g;
 }
 
+/* A self-signed certificate for 127.0.0.1, made here (no files, no openssl command). */
+static SSL_CTX *server_tls(void) {
+        EVP_PKEY *key = EVP_EC_gen("P-256");
+        X509 *x = X509_new();
+        SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+        X509_NAME *name = X509_get_subject_name(x);
+        ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+        X509_gmtime_adj(X509_getm_notBefore(x), -60);
+        X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+        X509_set_pubkey(x, key);
+        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"127.0.0.1", -1, -1, 0);
+        X509_set_issuer_name(x, name);
+        X509_sign(x, key, EVP_sha256());
+        SSL_CTX_use_certificate(ctx, x);
+        SSL_CTX_use_PrivateKey(ctx, key);
+        X509_free(x);
+        EVP_PKEY_free(key);
+        return ctx;
+}
+
+static struct bufferevent *tls_bev(struct event_base *b, void *arg) {
+        return bufferevent_openssl_socket_new(b, -1, SSL_new(arg), BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+}
+
+/* A network namespace of its own with a listener on 127.0.0.1:port, held by a child process;
+ * the parent gets a descriptor of it. -1 when namespaces cannot be made here (no privilege). */
+static int netns_with_listener(unsigned port, pid_t *child) {
+        int pipefd[2];
+        char c = 0;
+        if (pipe(pipefd) < 0)
+                return -1;
+        *child = fork();
+        if (*child == 0) {
+                struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+                struct ifreq ifr = {0};
+                int s = -1, ok = unshare(CLONE_NEWNET) == 0;
+                if (ok) {
+                        int u = socket(AF_INET, SOCK_DGRAM, 0);
+                        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+                        ok = ioctl(u, SIOCGIFFLAGS, &ifr) == 0;
+                        ifr.ifr_flags |= IFF_UP;
+                        ok = ok && ioctl(u, SIOCSIFFLAGS, &ifr) == 0;
+                        s = socket(AF_INET, SOCK_STREAM, 0);
+                        ok = ok && bind(s, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(s, 16) == 0;
+                }
+                c = ok ? 'y' : 'n';
+                if (write(pipefd[1], &c, 1) != 1)
+                        _exit(1);
+                pause();
+                _exit(0);
+        }
+        if (*child < 0 || read(pipefd[0], &c, 1) != 1 || c != 'y') {
+                if (*child > 0) {
+                        kill(*child, SIGKILL);
+                        waitpid(*child, NULL, 0);
+                }
+                close(pipefd[0]);
+                close(pipefd[1]);
+                return -1;
+        }
+        close(pipefd[0]);
+        close(pipefd[1]);
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)*child);
+        return open(path, O_RDONLY | O_CLOEXEC);
+}
+
 static void engine(void) {
         struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         socklen_t len = sizeof(sa);
@@ -240,6 +318,21 @@ static void engine(void) {
         close(s);
         unsigned dead = ntohs(closed.sin_port);
 
+        /* The same server over TLS, on a port of its own. */
+        SSL_CTX *sctx = server_tls();
+        struct evhttp *https = evhttp_new(base);
+        evhttp_set_bevcb(https, tls_bev, sctx);
+        evhttp_set_gencb(https, serve, NULL);
+        struct evhttp_bound_socket *tb = evhttp_bind_socket_with_handle(https, "127.0.0.1", 0);
+        struct sockaddr_in ta;
+        len = sizeof(ta);
+        getsockname(evhttp_bound_socket_get_fd(tb), (struct sockaddr *)&ta, &len);
+        unsigned tport = ntohs(ta.sin_port);
+        /* A namespace where only 127.0.0.1:dead listens: from "target" connects, from "daemon"
+         * (where dead is closed) is refused. */
+        pid_t child = -1;
+        int ns_fd = netns_with_listener(dead, &child);
+
         struct nf_probe_ctx *ctx = nf_probe_ctx_new(base, NULL);
         char j[512];
         static struct outcome o[] = {
@@ -256,6 +349,9 @@ static void engine(void) {
                 {"prometheus 0.5 < min 1", false, "< min 1", false, false},
                 {"http to a hostname without a resolver", false, "no resolver", false, false},
                 {"HEAD 200", true, NULL, false, false},
+                {"https with tls_insecure (self-signed)", true, NULL, false, false},
+                {"https verifying a self-signed certificate", false, "TLS:", false, false},
+                {"tcp from the target namespace (listening there only)", true, NULL, false, false},
         };
         snprintf(j, sizeof(j), "{\"probes\":[{\"http\":{\"url\":\"http://127.0.0.1:%u/ok\",\"body_contains\":\"healthy\"}}]}", port);
         run_probe(ctx, j, &o[0]);
@@ -267,7 +363,7 @@ static void engine(void) {
         run_probe(ctx, j, &o[3]);
         snprintf(j, sizeof(j), "{\"interval_ms\":100,\"probes\":[{\"http\":{\"url\":\"http://127.0.0.1:%u/slow\"}}]}", port);
         run_probe(ctx, j, &o[4]);
-        snprintf(j, sizeof(j), "{\"probes\":[{\"http\":{\"url\":\"http://127.0.0.1:%u/slow\",\"max_latency_ms\":100}}]}", port);
+        snprintf(j, sizeof(j), "{\"interval_ms\":4000,\"probes\":[{\"http\":{\"url\":\"http://127.0.0.1:%u/slow\",\"max_latency_ms\":100,\"timeout_ms\":4000}}]}", port);
         run_probe(ctx, j, &o[5]);
         snprintf(j, sizeof(j), "{\"probes\":[{\"tcp\":{\"address\":\"127.0.0.1\",\"port\":%u}}]}", port);
         run_probe(ctx, j, &o[6]);
@@ -285,12 +381,31 @@ static void engine(void) {
         run_probe(ctx, "{\"probes\":[{\"http\":{\"url\":\"http://localhost/ok\"}}]}", &o[11]);
         snprintf(j, sizeof(j), "{\"probes\":[{\"http\":{\"url\":\"http://127.0.0.1:%u/ok\",\"method\":\"HEAD\"}}]}", port);
         run_probe(ctx, j, &o[12]);
+        snprintf(j, sizeof(j), "{\"probes\":[{\"http\":{\"url\":\"https://127.0.0.1:%u/ok\",\"tls_insecure\":true,\"body_contains\":\"healthy\"}}]}",
+                 tport);
+        run_probe(ctx, j, &o[13]);
+        snprintf(j, sizeof(j), "{\"probes\":[{\"http\":{\"url\":\"https://127.0.0.1:%u/ok\"}}]}", tport);
+        run_probe(ctx, j, &o[14]);
+        size_t n_outcomes = sizeof(o) / sizeof(*o);
+        if (ns_fd >= 0) {
+                struct nf_err e;
+                snprintf(j, sizeof(j), "{\"probes\":[{\"tcp\":{\"address\":\"127.0.0.1\",\"port\":%u,\"from\":\"target\"}}]}", dead);
+                struct nf_guard_spec *g = parse(j, &e);
+                outstanding++;
+                if (!g || !nf_probe_start(ctx, &g->probes[0], ns_fd, done, &o[15]))
+                        outstanding--;
+                if (g)
+                        kept[n_kept++] = g;
+        } else {
+                printf("ok %d - # SKIP no network namespace of our own here (needs CAP_SYS_ADMIN)\n", ++tap_n);
+                n_outcomes--;
+        }
 
         struct timeval limit = {5, 0};
         event_base_loopexit(base, &limit);
         event_base_dispatch(base);
         bool all = true, inside = false;
-        for (size_t i = 0; i < sizeof(o) / sizeof(*o); i++) {
+        for (size_t i = 0; i < n_outcomes; i++) {
                 all = all && o[i].called;
                 inside = inside || o[i].in_start;
                 if (!o[i].called)
@@ -298,7 +413,7 @@ static void engine(void) {
         }
         tap_ok(all, "every probe got exactly one verdict within 5 s");
         tap_ok(!inside, "no verdict was given inside nf_probe_start");
-        tap_ok(nf_probe_ctx_count(ctx, NF_PROBE_HTTP, true) == 3 && nf_probe_ctx_count(ctx, NF_PROBE_HTTP, false) == 5,
+        tap_ok(nf_probe_ctx_count(ctx, NF_PROBE_HTTP, true) == 4 && nf_probe_ctx_count(ctx, NF_PROBE_HTTP, false) == 6,
                "probes are counted by kind and verdict");
 
         /* Cancelled while in flight: no verdict, nothing leaks. */
@@ -316,6 +431,14 @@ static void engine(void) {
         for (size_t i = 0; i < n_kept; i++)
                 free(kept[i]);
         nf_probe_ctx_free(ctx);
+        if (ns_fd >= 0)
+                close(ns_fd);
+        if (child > 0) {
+                kill(child, SIGKILL);
+                waitpid(child, NULL, 0);
+        }
+        evhttp_free(https);
+        SSL_CTX_free(sctx);
         evhttp_free(http);
         event_base_free(base);
 }
