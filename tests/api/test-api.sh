@@ -85,6 +85,22 @@ python3 -c "import json; print(json.dumps({'targets':['10.%d.%d.1' % (i//250, i%
 req POST /v1/faults "@$T/many.json"
 expect "10,001 targets is 400" 400 '"field":"targets"' 'at most 10000'
 
+# --- guards (issue 16): the validation ladder names the field; the plan names probes that cross
+# the fault; a probe host nobody can resolve refuses the fault (422). Their trips are the lab's.
+G='{"targets":["10.0.0.1"],"interfaces":["lo"],"blackhole":true,"guard":'
+req POST "/v1/faults?dry_run=true" "$G"'{"probes":[{"http":{"url":"http://10.0.0.1:8080/h","max_latency_ms":200}},{"tcp":{"address":"10.0.0.9","port":22}}],"interval_ms":500}}'
+expect "a guarded dry run plans, naming the probe that crosses the fault" 200 '"through_fault":true' '"through_fault":false' '"interval_ms":500' '"failures_to_abort":3'
+req POST "/v1/faults?dry_run=true" "$G"'{"probes":[{"command":{"run":"curl"}}]}}'
+expect "a command probe is 400 (netfaultd runs no programs)" 400 '"field":"guard.probes[0].command"' 'never runs programs'
+req POST "/v1/faults?dry_run=true" "$G"'{"probes":[{"http":{"url":"ftp://h/"}}]}}'
+expect "a non-http URL is 400 naming it" 400 '"field":"guard.probes[0].http.url"' "'ftp://h/'"
+req POST "/v1/faults?dry_run=true" "$G"'{"interval_ms":50,"probes":[{"tcp":{"address":"10.0.0.9","port":22}}]}}'
+expect "interval_ms below 100 is 400" 400 '"field":"guard.interval_ms"'
+req POST "/v1/faults?dry_run=true" "$G"'{"probes":[{"prometheus":{"url":"http://p:9090","query":"up"}}]}}'
+expect "a prometheus probe without a bound is 400" 400 '"field":"guard.probes[0].prometheus.max"'
+req POST "/v1/faults?dry_run=true" "$G"'{"probes":[{"tcp":{"address":"nowhere.invalid","port":22}}]}}'
+expect "a probe host that does not resolve is 422" 422 '"code":"unresolved_probe_host"' '"field":"guard.probes[0].tcp.address"'
+
 # --- strict requests (issue 11, rows 1, 14 and 15): anything that could be read two ways is a
 # 400 naming the problem, and nothing is applied. On this kernel a real apply answers 503 (or 201
 # where netem exists), so a 400 shows that no apply ran.
