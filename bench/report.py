@@ -304,6 +304,21 @@ def main():
         table("Exclusions: 10,000 random /32 targets minus 10,000 random /32 excludes (host, one core, ms, median of runs)",
               ["stage", "old", "new", "new p99", "old / new"], rows)
 
+    # ---- guards (issue 16): the probe engine's cost to the event loop, natively
+    rows = []
+    for probes in sorted({m["probes"] for m in meas.values() if m.get("b") == "guard_loop"}):
+        lp, rate, cpu, okr = (get(b, "netfaultd", probes=probes) for b in ("guard_loop", "guard_rate", "guard_cpu", "guard_ok"))
+        derived.setdefault("guards", []).append({
+            "probes": probes, "loop_late_median_ms": lp and lp["median"], "loop_late_p99_ms": lp and lp["p99"],
+            "loop_late_max_ms": lp and lp["max"], "probes_per_s": rate and rate["median"],
+            "cpu_us_per_probe": cpu and cpu["median"], "passing": okr and okr["median"]})
+        rows.append([str(probes), fmt(lp and lp["median"], 2), fmt(lp and lp["p99"], 2), fmt(lp and lp["max"], 2),
+                     fmt(rate and rate["median"], 0), fmt(cpu and cpu["median"], 1), fmt(okr and okr["median"] * 100, 1)])
+    if rows:
+        table("Guards: a 5 ms timer's lateness on the loop while probes run every 100 ms against an 80 ms endpoint "
+              "(host, release build; 0 = baseline)",
+              ["probes", "late median ms", "p99", "max", "probes/s", "CPU µs/probe", "passing %"], rows)
+
     # ---- targets
     targets = []
 

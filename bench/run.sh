@@ -181,6 +181,28 @@ run_host() {
         say "WARNING: cannot build bench/tools/exclbench.c"
     fi
 
+    # Steady-state guards (issue 16): the daemon's probe engine with 64 faults x 4 http probes
+    # every 100 ms against svcstub's /slow (80 ms), on one loop with a 5 ms timer whose lateness
+    # is the loop's stall; a first phase without probes is the baseline.
+    gsecs=10
+    [ "$quick" = 1 ] && gsecs=3
+    say "host: guard probes on the event loop (64 faults x 4 http probes every 100 ms, ${gsecs} s; baseline first)"
+    if cc -O2 -o "$work/svcstub" "$repo/tests/lab/guest/svcstub.c" &&
+       cc -O2 -D_GNU_SOURCE -I"$repo" $(pkg-config --cflags libcjson) -o "$work/guardbench" "$bench/tools/guardbench.c" \
+          "$build_dir/libnf-core.a" "$build_dir/libnf-netem.a" \
+          $(pkg-config --libs libevent libevent_openssl openssl libcjson libnl-route-3.0 libmnl) -lm -pthread; then
+        mkdir -p "$work/svc"
+        echo 80 >"$work/svc/slow_ms"
+        "$work/svcstub" $((port + 7)) "$work/svc" & svc_pid=$!
+        sleep 0.3
+        "$work/guardbench" "http://127.0.0.1:$((port + 7))/slow" 64 4 100 "$gsecs" >>"$raw" ||
+            say "WARNING: guardbench failed"
+        kill "$svc_pid" 2>/dev/null
+        wait "$svc_pid" 2>/dev/null
+    else
+        say "WARNING: cannot build bench/tools/guardbench.c"
+    fi
+
     say "host: API with wrk (${wrk_reps}x ${wrk_secs} s per path, 1 thread, 16 connections, loopback)"
     rm -rf "$work/state-api"
     out=$($NFB startup 127.0.0.1 $port "$nfd" --listen 127.0.0.1:$port --state-dir "$work/state-api" --rate-limit 0 2>>"$work/host-daemon.log") ||
