@@ -235,7 +235,10 @@ static SSL *new_ssl(struct nf_probe_run *run) {
                         return NULL;
                 SSL_CTX_set_min_proto_version(ctx->tls[i], TLS1_2_VERSION);
                 if (!i) {
-                        SSL_CTX_set_default_verify_paths(ctx->tls[i]);
+                        /* The hashed directory (/etc/ssl/certs, or $SSL_CERT_DIR), whose issuers are
+                         * read when a verification needs them: loading the whole bundle file
+                         * instead held the loop for 32 ms (measured natively, more under load). */
+                        SSL_CTX_set_default_verify_dir(ctx->tls[i]);
                         SSL_CTX_set_verify(ctx->tls[i], SSL_VERIFY_PEER, NULL);
                 }
         }

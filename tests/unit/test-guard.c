@@ -4,6 +4,7 @@
  * revert of a real fault is the kernel lab's (tests/lab/scenarios/96-guard.sh). */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
@@ -13,7 +14,10 @@
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdbool.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -232,22 +236,49 @@ static void run_probe(struct nf_probe_ctx *ctx, const char *json, struct outcome
         kept[n_kept++] = g;
 }
 
-/* A self-signed certificate for 127.0.0.1, made here (no files, no openssl command). */
-static SSL_CTX *server_tls(void) {
-        EVP_PKEY *key = EVP_EC_gen("P-256");
+/* A CA and a certificate for IP 127.0.0.1 it signed, made here (no files, no openssl command). */
+static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, bool ca) {
         X509 *x = X509_new();
-        SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+        X509V3_CTX v3;
         X509_NAME *name = X509_get_subject_name(x);
-        ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+        ASN1_INTEGER_set(X509_get_serialNumber(x), ca ? 1 : 2);
         X509_gmtime_adj(X509_getm_notBefore(x), -60);
         X509_gmtime_adj(X509_getm_notAfter(x), 3600);
         X509_set_pubkey(x, key);
-        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"127.0.0.1", -1, -1, 0);
-        X509_set_issuer_name(x, name);
-        X509_sign(x, key, EVP_sha256());
+        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+        X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
+        X509V3_set_ctx(&v3, issuer ? issuer : x, x, NULL, NULL, 0);
+        X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &v3, ca ? NID_basic_constraints : NID_subject_alt_name,
+                                                  ca ? "critical,CA:TRUE" : "IP:127.0.0.1");
+        X509_add_ext(x, ext, -1);
+        X509_EXTENSION_free(ext);
+        X509_sign(x, issuer_key ? issuer_key : key, EVP_sha256());
+        return x;
+}
+
+static char ca_dir[] = "/tmp/nf-test-guard-ca.XXXXXX";
+
+/* The server's TLS context; the CA goes to ca_dir under its hash name (what OpenSSL's
+ * directory lookup reads), for the probe that verifies with SSL_CERT_DIR pointing there. */
+static SSL_CTX *server_tls(void) {
+        EVP_PKEY *ca_key = EVP_EC_gen("P-256"), *key = EVP_EC_gen("P-256");
+        X509 *ca = make_cert(ca_key, "netfaultd test CA", NULL, NULL, true);
+        X509 *x = make_cert(key, "127.0.0.1", ca, ca_key, false);
+        SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+        char path[128];
         SSL_CTX_use_certificate(ctx, x);
         SSL_CTX_use_PrivateKey(ctx, key);
+        if (mkdtemp(ca_dir)) {
+                snprintf(path, sizeof(path), "%s/%08lx.0", ca_dir, X509_NAME_hash_ex(X509_get_subject_name(ca), NULL, NULL, NULL));
+                FILE *f = fopen(path, "w");
+                if (f) {
+                        PEM_write_X509(f, ca);
+                        fclose(f);
+                }
+        }
+        X509_free(ca);
         X509_free(x);
+        EVP_PKEY_free(ca_key);
         EVP_PKEY_free(key);
         return ctx;
 }
@@ -350,7 +381,7 @@ static void engine(void) {
                 {"http to a hostname without a resolver", false, "no resolver", false, false},
                 {"HEAD 200", true, NULL, false, false},
                 {"https with tls_insecure (self-signed)", true, NULL, false, false},
-                {"https verifying a self-signed certificate", false, "TLS:", false, false},
+                {"https verifying a certificate whose CA is not trusted", false, "TLS:", false, false},
                 {"tcp from the target namespace (listening there only)", true, NULL, false, false},
         };
         snprintf(j, sizeof(j), "{\"probes\":[{\"http\":{\"url\":\"http://127.0.0.1:%u/ok\",\"body_contains\":\"healthy\"}}]}", port);
@@ -416,6 +447,18 @@ static void engine(void) {
         tap_ok(nf_probe_ctx_count(ctx, NF_PROBE_HTTP, true) == 4 && nf_probe_ctx_count(ctx, NF_PROBE_HTTP, false) == 6,
                "probes are counted by kind and verdict");
 
+        /* The same server verified against its CA (SSL_CERT_DIR: read when a context is made). */
+        struct outcome v = {"https verified against the CA in SSL_CERT_DIR", true, NULL, false, false};
+        setenv("SSL_CERT_DIR", ca_dir, 1);
+        struct nf_probe_ctx *vctx = nf_probe_ctx_new(base, NULL);
+        snprintf(j, sizeof(j), "{\"probes\":[{\"http\":{\"url\":\"https://127.0.0.1:%u/ok\",\"body_contains\":\"healthy\"}}]}", tport);
+        run_probe(vctx, j, &v);
+        struct timeval vt = {3, 0};
+        event_base_loopexit(base, &vt);
+        event_base_dispatch(base);
+        tap_ok(v.called, "the verified probe got its verdict");
+        nf_probe_ctx_free(vctx);
+
         /* Cancelled while in flight: no verdict, nothing leaks. */
         struct outcome c = {"cancelled", false, NULL, false, false};
         snprintf(j, sizeof(j), "{\"probes\":[{\"http\":{\"url\":\"http://127.0.0.1:%u/slow\"}}]}", port);
@@ -439,6 +482,16 @@ static void engine(void) {
         }
         evhttp_free(https);
         SSL_CTX_free(sctx);
+        char ca_file[320];
+        DIR *d = opendir(ca_dir);
+        for (struct dirent *de; d && (de = readdir(d));)
+                if (de->d_name[0] != '.') {
+                        snprintf(ca_file, sizeof(ca_file), "%s/%s", ca_dir, de->d_name);
+                        unlink(ca_file);
+                }
+        if (d)
+                closedir(d);
+        rmdir(ca_dir);
         evhttp_free(http);
         event_base_free(base);
 }
