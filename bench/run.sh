@@ -7,6 +7,7 @@
 #   on the host kernel:   binary size, start-up time to a served /healthz, idle RSS,
 #                         the container image (size, podman run to /healthz, idle RSS),
 #                         exclusion arithmetic of 10,000 targets minus 10,000 excludes (old vs new),
+#                         validate + plan + encode per CIDR (bench/tools/planbench.c),
 #                         API throughput and latency with wrk (GET /healthz, GET /v1/faults);
 #   in the kernel lab:    apply/revert time vs tc -batch and one tc process per rule,
 #   (qemu guest, one boot) untargeted datapath cost of N targets vs a linear u32 chain,
@@ -56,7 +57,7 @@ say "building the release binary in $build_dir"
 if [ ! -f "$build_dir/build.ninja" ]; then
     meson setup "$build_dir" "$repo" --buildtype=release -Dlab=false >/dev/null || die "meson setup failed"
 fi
-ninja -C "$build_dir" netfaultd >/dev/null || die "ninja failed"
+ninja -C "$build_dir" netfaultd bench/planbench >/dev/null || die "ninja failed"
 nfd=$build_dir/netfaultd
 [ -x "$nfd" ] || die "no $nfd"
 buildtype=$(meson introspect --buildoptions "$build_dir" 2>/dev/null |
@@ -180,6 +181,11 @@ run_host() {
     else
         say "WARNING: cannot build bench/tools/exclbench.c"
     fi
+
+    # Issue 17: validate + plan + encode per CIDR, in-process (the daemon's own libraries, the
+    # release build), targets in address order and shuffled.
+    say "host: planning per CIDR (parse, validate, scope, plan, encode; 1,000 and 10,000 /32s)"
+    "$build_dir/bench/planbench" $((reps < 5 ? 5 : reps)) >>"$raw" || say "WARNING: planbench failed"
 
     say "host: API with wrk (${wrk_reps}x ${wrk_secs} s per path, 1 thread, 16 connections, loopback)"
     rm -rf "$work/state-api"
