@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* RFC 8259 UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. Returns the offset
@@ -180,7 +181,7 @@ static void show_raw(const char *s, size_t n, char *buf, size_t len) {
 static const struct {
         const char *name;
         unsigned bit;
-} known[] = {{"dry_run", NF_QUERY_DRY_RUN}, {"pod_uid", NF_QUERY_POD_UID}};
+} known[] = {{"dry_run", NF_QUERY_DRY_RUN}, {"pod_uid", NF_QUERY_POD_UID}, {"limit", NF_QUERY_LIMIT}, {"after", NF_QUERY_AFTER}};
 
 const char *nf_query_name(unsigned bit) {
         for (size_t i = 0; i < sizeof(known) / sizeof(*known); i++)
@@ -215,6 +216,7 @@ int nf_query_parse(const char *query, unsigned allowed, struct nf_query *q, stru
                         return nf_fail(e, NF_ERR_INVALID, "invalid_query", key[0] ? key : NULL,
                                        "query parameter '%s' is not known here%s", shown,
                                        allowed & NF_QUERY_DRY_RUN   ? " (this route takes dry_run=true|false)"
+                                       : allowed & NF_QUERY_LIMIT   ? " (this route takes pod_uid=UID, limit=N and after=ID)"
                                        : allowed & NF_QUERY_POD_UID ? " (this route takes pod_uid=UID)"
                                                                     : " (this route takes no parameters)");
                 if (seen & known[which].bit)
@@ -227,6 +229,34 @@ int nf_query_parse(const char *query, unsigned allowed, struct nf_query *q, stru
                                 return nf_fail(e, NF_ERR_INVALID, "invalid_query", key,
                                                "query parameter '%s': pod_uid needs a pod uid (lowercase hex and dashes)", shown);
                         snprintf(q->pod_uid, sizeof(q->pod_uid), "%s", val);
+                        if (!p[n])
+                                return 0;
+                        p += n + 1;
+                        continue;
+                }
+                if (known[which].bit == NF_QUERY_LIMIT) {
+                        char *end = NULL;
+                        unsigned long v = 0;
+                        if (has_val && query_decode(p + kn + 1, n - kn - 1, val, sizeof(val)) == 0 && val[0] >= '1' &&
+                            val[0] <= '9' && strlen(val) <= 5)
+                                v = strtoul(val, &end, 10);
+                        if (!end || *end || v < 1 || v > NF_QUERY_LIMIT_MAX)
+                                return nf_fail(e, NF_ERR_INVALID, "invalid_query", key,
+                                               "query parameter '%s': limit needs a whole number of faults from 1 to %d", shown,
+                                               NF_QUERY_LIMIT_MAX);
+                        q->limit = (unsigned)v;
+                        if (!p[n])
+                                return 0;
+                        p += n + 1;
+                        continue;
+                }
+                if (known[which].bit == NF_QUERY_AFTER) {
+                        if (!has_val || query_decode(p + kn + 1, n - kn - 1, val, sizeof(val)) < 0 || strlen(val) != 14 ||
+                            strncmp(val, "f-", 2) != 0 || strspn(val + 2, "0123456789abcdef") != 12)
+                                return nf_fail(e, NF_ERR_INVALID, "invalid_query", key,
+                                               "query parameter '%s': after needs a fault id like f-3fa1c29be0d4 (the "
+                                               "\"next\" of the page before)", shown);
+                        snprintf(q->after, sizeof(q->after), "%s", val);
                         if (!p[n])
                                 return 0;
                         p += n + 1;

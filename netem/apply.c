@@ -416,27 +416,62 @@ static int action_cb(const struct nlmsghdr *nlh, void *data) {
         return MNL_CB_OK;
 }
 
+/* The action's counters of one link into out (the netem qdisc's are added by the callers). */
+static void link_action_counters(struct nf_applier *a, const struct nf_plan_link *l, struct nf_counters *out) {
+        const struct nf_action_info *act = nf_action_info(l->action);
+        char buf[256];
+        struct action_stats st = {0};
+        struct nlmsghdr *nlh = nf_enc_action_get(NF_MSGBUF(buf), act->tc_kind, l->act_index);
+        if (nlh && nf_nl_request(&a->nl, nlh, action_cb, &st, NULL) == 0) {
+                out->packets += st.packets;
+                out->bytes += st.bytes;
+                if (act->drops)
+                        out->drops += st.packets;
+        }
+}
+
 int nf_fault_counters(struct nf_applier *a, const struct nf_plan *p, struct nf_counters *out) {
-        *out = (struct nf_counters){0};
-        for (size_t i = 0; i < p->n_links; i++) {
-                const struct nf_plan_link *l = &p->links[i];
-                const struct nf_action_info *act = nf_action_info(l->action);
-                char buf[256];
-                struct action_stats st = {0};
-                struct nlmsghdr *nlh = nf_enc_action_get(NF_MSGBUF(buf), act->tc_kind, l->act_index);
-                if (nlh && nf_nl_request(&a->nl, nlh, action_cb, &st, NULL) == 0) {
-                        out->packets += st.packets;
-                        out->bytes += st.bytes;
-                        if (act->drops)
-                                out->drops += st.packets;
-                }
-                if (act->ifb) {
-                        struct nf_qdisc_stats qs;
-                        if (nf_world_qdisc_stats(&a->world, l->ifb_ifindex, TC_H_MAKE(NF_QDISC_MAJOR << 16, 0), &qs) == 0) {
-                                out->drops += qs.drops;
-                                out->delivered += qs.packets;
+        return nf_fault_counters_many(a, &p, 1, out);
+}
+
+int nf_fault_counters_many(struct nf_applier *a, const struct nf_plan *const *plans, size_t n, struct nf_counters *out) {
+        size_t n_ifb = 0, k = 0;
+        for (size_t f = 0; f < n; f++) {
+                out[f] = (struct nf_counters){0};
+                for (size_t i = 0; i < plans[f]->n_links; i++)
+                        n_ifb += nf_action_info(plans[f]->links[i].action)->ifb;
+        }
+        int *ifbs = calloc(n_ifb + 1, sizeof(*ifbs));
+        struct nf_qdisc_stats *qs = calloc(n_ifb + 1, sizeof(*qs));
+        bool *found = calloc(n_ifb + 1, sizeof(*found));
+        if (!ifbs || !qs || !found) {
+                free(ifbs);
+                free(qs);
+                free(found);
+                return -ENOMEM;
+        }
+        for (size_t f = 0; f < n; f++)
+                for (size_t i = 0; i < plans[f]->n_links; i++)
+                        if (nf_action_info(plans[f]->links[i].action)->ifb)
+                                ifbs[k++] = plans[f]->links[i].ifb_ifindex;
+        if (nf_world_qdisc_stats_many(&a->world, ifbs, n_ifb, TC_H_MAKE(NF_QDISC_MAJOR << 16, 0), qs, found) < 0)
+                n_ifb = 0; /* the actions' counters still count */
+        k = 0;
+        for (size_t f = 0; f < n; f++) {
+                for (size_t i = 0; i < plans[f]->n_links; i++) {
+                        const struct nf_plan_link *l = &plans[f]->links[i];
+                        link_action_counters(a, l, &out[f]);
+                        if (!nf_action_info(l->action)->ifb)
+                                continue;
+                        if (k < n_ifb && found[k]) {
+                                out[f].drops += qs[k].drops;
+                                out[f].delivered += qs[k].packets;
                         }
+                        k++;
                 }
         }
+        free(ifbs);
+        free(qs);
+        free(found);
         return 0;
 }
