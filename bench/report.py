@@ -384,6 +384,18 @@ def main():
         table("Event-loop stalls (guest; GET /healthz every ms on a kept-alive connection while another client asks; ms)",
               ["while", "faults x CIDRs", "longest probe", "probe p99", "probe median", "request (median)", "reply bytes"], rows)
 
+    # ---- fixed cost of one fault (issue 17): apply + revert kernel work of a 1-CIDR fault
+    fx = {st_: get("fault_fixed_cost", "netfaultd", stage=st_) for st_ in ("apply", "revert", "total")}
+    if fx["total"]:
+        http = get("fault_fixed_cost_http", "netfaultd")
+        derived["fault_fixed_cost"] = {"cycles": fx["total"].get("cycles"), "apply_ms": fx["apply"]["median"] if fx["apply"] else None,
+                                       "revert_ms": fx["revert"]["median"] if fx["revert"] else None, "total_ms": fx["total"]["median"],
+                                       "with_http_ms": http["median"] if http else None}
+        d = derived["fault_fixed_cost"]
+        table("Fixed cost of one fault (guest; create + delete of a 1-CIDR fault, mean of %s cycles; ms)" % d["cycles"],
+              ["apply (kernel work)", "revert (kernel work)", "apply + revert", "POST + DELETE over HTTP (median)"],
+              [[fmt(d["apply_ms"], 2), fmt(d["revert_ms"], 2), fmt(d["total_ms"], 2), fmt(d["with_http_ms"], 1)]])
+
     # ---- host planning per CIDR (issue 17): parse, validate, scope, plan, encode; no kernel
     rows = []
     stages = ("parse", "validate", "scope", "plan", "encode", "total")
@@ -438,6 +450,10 @@ def main():
         if d and d.get("batch_over_netfaultd") is not None:
             target("apply %s CIDRs >= 2x faster than tc -batch of our shape" % "{:,}".format(d["n"]), "%.2fx" % d["batch_over_netfaultd"],
                    d["batch_over_netfaultd"] >= 2, ">= 2x")
+    fc = derived.get("fault_fixed_cost")
+    if fc and fc.get("total_ms") is not None:
+        target("per-fault fixed cost (create + delete of 1 CIDR, no HTTP) <= 5 ms", "%.1f ms" % fc["total_ms"],
+               fc["total_ms"] <= 5, "<= 5 ms")
     for d in derived.get("loop_stall", []):
         if d["during"] != "idle" and d["max_stall_ms"] is not None:
             target("longest loop stall during %s at %sx%s <= 10 ms" % (d["during"], d["faults"], d["cidrs"]),

@@ -111,14 +111,33 @@ static int prio_free(struct nf_applier *a, const struct nf_plan_link *l, uint32_
  * of links[i]'s interface) and refuses what would touch somebody else's objects. */
 static int preflight(struct nf_applier *a, const struct nf_plan *p, enum nf_hook_qdisc *hooks, struct nf_apply_error *err) {
         int *ifindexes = calloc(p->n_links ? p->n_links : 1, sizeof(*ifindexes));
-        int r;
+        size_t n_new = 0;
+        int r = 0;
         if (!ifindexes) {
                 set_err(err, -ENOMEM, NULL, "out of memory");
                 return -ENOMEM;
         }
-        for (size_t i = 0; i < p->n_links; i++)
-                ifindexes[i] = p->links[i].iface.ifindex;
-        r = nf_world_hook_qdiscs(&a->world, ifindexes, p->n_links, hooks);
+        /* Where a fault of ours already uses the interface, its clsact is known to be there (we
+         * checked, or made it, with the first one): only interfaces new to us need the dump of
+         * every qdisc, which grows with every fault's ifb and netem (issue 17: it was read on
+         * every apply). */
+        for (size_t i = 0; i < p->n_links; i++) {
+                const struct nf_hook_use *u = use_find(a, p->links[i].iface.ifindex, false);
+                hooks[i] = u && u->users > 0 ? NF_HOOK_CLSACT : NF_HOOK_NONE;
+                if (hooks[i] == NF_HOOK_NONE)
+                        ifindexes[n_new++] = p->links[i].iface.ifindex;
+        }
+        if (n_new > 0) {
+                enum nf_hook_qdisc *found = calloc(n_new, sizeof(*found));
+                r = found ? nf_world_hook_qdiscs(&a->world, ifindexes, n_new, found) : -ENOMEM;
+                for (size_t i = 0; r == 0 && i < p->n_links; i++)
+                        for (size_t k = 0; hooks[i] == NF_HOOK_NONE && k < n_new; k++)
+                                if (ifindexes[k] == p->links[i].iface.ifindex) {
+                                        hooks[i] = found[k];
+                                        break;
+                                }
+                free(found);
+        }
         free(ifindexes);
         if (r < 0) {
                 set_err(err, r, NULL, "cannot read the qdiscs");

@@ -5,7 +5,7 @@
 # GET /v1/faults (streamed one fault a chunk), GET /v1/faults?limit=10, GET /metrics (counters of
 # every fault, read at most once a second: a new scrape each second), or nothing (the probe's
 # own baseline). A probe request that arrives while the loop is busy waits for it: the probe's
-# maximum latency bounds the longest stall from above.
+# maximum latency bounds the longest stall from above. Then the fixed cost of one fault.
 . /lab/scenarios/benchlib.sh
 bench_nf_start || exit 0
 state_dump "$WORK/before"
@@ -57,5 +57,32 @@ tap_eq "bench-stall: GET /v1/faults lists every fault (streamed)" "$(echo "$NF_B
 tap_check "bench-stall: the streamed list ends as JSON does" sh -c "echo '$NF_BODY' | tail -c 3 | grep -q ']}'"
 nf_req DELETE /v1/faults
 tap_eq "bench-stall: DELETE /v1/faults" "$NF_CODE" 200
+# The fixed cost of a fault (issue 17: at most 5 ms): FIXED_CYCLES create/delete pairs of a
+# 1-CIDR fault, timed inside the daemon (the kernel work of apply and revert, its own histograms
+# in /metrics: no HTTP, no journal), as the difference of the histograms' sums and counts.
+hist() { # hist NAME -> "SUM COUNT"
+    $CURL -s "$NF_URL/metrics" | awk -v n="$1" '$1 == n"_sum" {s = $2} $1 == n"_count" {c = $2} END {print s + 0, c + 0}'
+}
+set -- $(hist netfaultd_fault_apply_duration_seconds) $(hist netfaultd_fault_revert_duration_seconds)
+a_sum=$1 a_n=$2 r_sum=$3 r_n=$4
+echo '{"targets":["10.0.1.10/32"],"delay":{"ms":0}}' >"$WORK/one.json"
+i=0
+while [ $i -lt "$FIXED_CYCLES" ]; do
+    curl_block POST /v1/faults "$WORK/one.json"
+    curl_block DELETE /v1/faults
+    i=$((i + 1))
+done >"$WORK/fixed.cfg"
+set -- $(run_config "$WORK/fixed.cfg")
+tap_eq "bench-stall: $FIXED_CYCLES create/delete cycles of a 1-CIDR fault (2xx replies)" "$1" $((2 * FIXED_CYCLES))
+set -- $(hist netfaultd_fault_apply_duration_seconds) $(hist netfaultd_fault_revert_duration_seconds)
+if [ "$2" -gt "$a_n" ] && [ "$4" -gt "$r_n" ]; then
+    apply_ms=$(awk -v s0="$a_sum" -v s1="$1" -v n0="$a_n" -v n1="$2" 'BEGIN{printf "%.3f", (s1 - s0) * 1000 / (n1 - n0)}')
+    revert_ms=$(awk -v s0="$r_sum" -v s1="$3" -v n0="$r_n" -v n1="$4" 'BEGIN{printf "%.3f", (s1 - s0) * 1000 / (n1 - n0)}')
+    bench_emit "\"b\":\"fault_fixed_cost\",\"impl\":\"netfaultd\",\"stage\":\"apply\",\"cycles\":$FIXED_CYCLES,\"unit\":\"ms\",\"v\":$apply_ms"
+    bench_emit "\"b\":\"fault_fixed_cost\",\"impl\":\"netfaultd\",\"stage\":\"revert\",\"cycles\":$FIXED_CYCLES,\"unit\":\"ms\",\"v\":$revert_ms"
+    bench_emit "\"b\":\"fault_fixed_cost\",\"impl\":\"netfaultd\",\"stage\":\"total\",\"cycles\":$FIXED_CYCLES,\"unit\":\"ms\",\"v\":$(awk -v a="$apply_ms" -v b="$revert_ms" 'BEGIN{printf "%.3f", a + b}')"
+fi
+bench_emit "\"b\":\"fault_fixed_cost_http\",\"impl\":\"netfaultd\",\"cycles\":$FIXED_CYCLES,\"unit\":\"ms\",\"vs\":[$(awk 'NR%2==1{a=$2} NR%2==0{printf "%s%.3f", s, (a+$2)*1000; s=","}' "$WORK/replies")]"
+
 state_same "bench-stall: kernel state at the end equals the start" "$WORK/before"
 nf_finish
