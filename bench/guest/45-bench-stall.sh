@@ -25,12 +25,12 @@ tap_eq "bench-stall: $STALL_FAULTS faults of $STALL_CIDRS CIDRs created (201s)" 
 # WHAT=idle), one request a time; emits the probe's max/p99/median and the requests' times.
 stall_run() {
     local what=$1 path=$2 i=0
-    $NFB probe 127.0.0.1 9700 "$STALL_MS" >"$WORK/probe.$what" &
+    t $NFB probe 127.0.0.1 9700 "$STALL_MS" >"$WORK/probe.$what" &
     local probe=$!
     sleep 0.3
     : >"$WORK/times.$what"
     while [ -n "$path" ] && [ $i -lt "$STALL_REQS" ]; do
-        $CURL -s -m 30 -o "$WORK/body.$what" -w '%{http_code} %{time_total} %{size_download}\n' "$NF_URL$path" >>"$WORK/times.$what"
+        t $CURL -s -m 30 -o "$WORK/body.$what" -w '%{http_code} %{time_total} %{size_download}\n' "$NF_URL$path" >>"$WORK/times.$what"
         [ "$what" = metrics ] && sleep 1.05 # past the counters' one-second cache: each scrape reads them
         i=$((i + 1))
     done
@@ -43,7 +43,7 @@ stall_run() {
     bench_emit "\"b\":\"loop_probe_median\",\"impl\":\"netfaultd\",\"during\":\"$what\",\"unit\":\"ms\",\"v\":$(us2ms "$3")"
     if [ -s "$WORK/times.$what" ]; then
         tap_check "bench-stall: every $path answered 200" sh -c "! awk '\$1 != 200' '$WORK/times.$what' | grep -q ."
-        bench_emit "\"b\":\"stall_request\",\"impl\":\"netfaultd\",\"during\":\"$what\",\"bytes\":$(awk 'END{print $3+0}' "$WORK/times.$what"),\"unit\":\"ms\",\"vs\":[$(awk '{printf "%s%.3f", s, $2*1000; s=","}' "$WORK/times.$what")]}"
+        bench_emit "\"b\":\"stall_request\",\"impl\":\"netfaultd\",\"during\":\"$what\",\"bytes\":$(awk 'END{print $3+0}' "$WORK/times.$what"),\"unit\":\"ms\",\"vs\":[$(awk '{printf "%s%.3f", s, $2*1000; s=","}' "$WORK/times.$what")]"
     fi
 }
 stall_run idle ""
@@ -54,14 +54,14 @@ stall_run metrics /metrics
 # the listing is whole: every fault, valid JSON
 nf_req GET /v1/faults
 tap_eq "bench-stall: GET /v1/faults lists every fault (streamed)" "$(echo "$NF_BODY" | grep -o '{"id":"f-' | wc -l)" "$STALL_FAULTS"
-tap_check "bench-stall: the streamed list ends as JSON does" sh -c "echo '$NF_BODY' | tail -c 3 | grep -q ']}'"
+tap_check "bench-stall: the streamed list ends as JSON does" sh -c "tail -c 3 '$WORK/body' | grep -q ']}'"
 nf_req DELETE /v1/faults
 tap_eq "bench-stall: DELETE /v1/faults" "$NF_CODE" 200
 # The fixed cost of a fault (issue 17: at most 5 ms): FIXED_CYCLES create/delete pairs of a
 # 1-CIDR fault, timed inside the daemon (the kernel work of apply and revert, its own histograms
 # in /metrics: no HTTP, no journal), as the difference of the histograms' sums and counts.
 hist() { # hist NAME -> "SUM COUNT"
-    $CURL -s "$NF_URL/metrics" | awk -v n="$1" '$1 == n"_sum" {s = $2} $1 == n"_count" {c = $2} END {print s + 0, c + 0}'
+    t $CURL -s "$NF_URL/metrics" | awk -v n="$1" '$1 == n"_sum" {s = $2} $1 == n"_count" {c = $2} END {print s + 0, c + 0}'
 }
 set -- $(hist netfaultd_fault_apply_duration_seconds) $(hist netfaultd_fault_revert_duration_seconds)
 a_sum=$1 a_n=$2 r_sum=$3 r_n=$4
