@@ -332,6 +332,8 @@ cmdline=bench/run.sh
 mkdir -p "$bench/results"
 out=$bench/results/$(date -u +%Y-%m-%d)-$commit.json
 [ "$quick" = 1 ] && out=$bench/results/$(date -u +%Y-%m-%d)-$commit-quick.json
+# a partial run names its part, so that a host run and a guest run of one commit keep both files
+[ -n "$only" ] && out=${out%.json}-$only.json
 python3 "$bench/report.py" --raw "$raw" --out "$out" \
     --meta date="$date_utc" commit="$commit" commit_dirty="$dirty" quick="$quick" \
     host_kernel="$(uname -r)" guest_kernel="$(cat "$work/guest-kernel" 2>/dev/null)" \
