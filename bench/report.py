@@ -62,8 +62,8 @@ def write_plots(derived, stem, meta):
     made = []
     sub = "%s, commit %s%s" % ((meta.get("date") or "?")[:10], meta.get("commit", "?"),
                                ", quick run" if meta.get("quick") == "1" else "")
-    head = ("set terminal svg size 760,520 dynamic enhanced font 'Sans,12' background rgb 'white'\n"
-            "set logscale xy\nset grid xtics ytics mxtics mytics lc rgb '#dddddd'\nset key below box\nset bmargin 7\n"
+    head = ("set terminal svg size 900,460 dynamic enhanced font 'Sans,12' background rgb 'white'\n"
+            "set logscale xy\nset grid xtics ytics mxtics mytics lc rgb '#dddddd'\nset key outside right top vertical box\n"
             "set format x '%.0s%c'\nset xlabel 'target CIDRs (/32s)'\n")
 
     def plot(name, title, ylabel, series, yfmt="%g"):
@@ -91,7 +91,7 @@ def write_plots(derived, stem, meta):
     per_rule_x = [(d["n"], d["tc_per_rule_ms"]) for d in ap if d.get("tc_per_rule_ms")]
     plot("apply", "Apply: POST /v1/faults to 201 vs tc (guest kernel, median ms)", "ms (log)", [
         ("netfaultd", pts("netfaultd_ms", ap), "lw 2 pt 7 lc rgb '#1f77b4'"),
-        ("netfaultd warm", pts("netfaultd_warm_ms", ap), "lw 1 dt 2 pt 6 lc rgb '#1f77b4'"),
+        ("netfaultd warm", pts("netfaultd_warm_ms", ap), "lw 1 pt 6 lc rgb '#9ecae1'"),
         ("tc -batch, our shape (flower)", pts("tc_batch_ms", ap), "lw 2 pt 5 lc rgb '#ff7f0e'"),
         ("tc -batch, u32 chain", pts("tc_batch_u32_ms", ap), "lw 2 pt 9 lc rgb '#2ca02c'"),
         ("tc per rule" + (" (largest size extrapolated)" if len(per_rule_x) > len(per_rule) else ""), per_rule_x,
@@ -395,6 +395,16 @@ def main():
         table("Fixed cost of one fault (guest; create + delete of a 1-CIDR fault, mean of %s cycles; ms)" % d["cycles"],
               ["apply (kernel work)", "revert (kernel work)", "apply + revert", "POST + DELETE over HTTP (median)"],
               [[fmt(d["apply_ms"], 2), fmt(d["revert_ms"], 2), fmt(d["total_ms"], 2), fmt(d["with_http_ms"], 1)]])
+
+    # ---- GET /v1/faults render (issue 17): one fault (the work between two turns of the loop,
+    # now that the list is streamed) against the whole list (what one turn did before)
+    one, whole = get("list_render", "netfaultd", what="one-fault"), get("list_render", "netfaultd", what="whole-list")
+    if one and whole:
+        derived["list_render"] = {"faults": whole.get("faults"), "cidrs": whole.get("cidrs"), "one_fault_us": one["median"],
+                                  "whole_list_us": whole["median"]}
+        table("GET /v1/faults rendering, %s faults of %s CIDRs (host, in-process, us, median of runs)" % (whole.get("faults"), whole.get("cidrs")),
+              ["one fault (one chunk: the longest of the list)", "whole list (one reply, before streaming)"],
+              [[fmt(one["median"], 1), fmt(whole["median"], 0)]])
 
     # ---- host planning per CIDR (issue 17): parse, validate, scope, plan, encode; no kernel
     rows = []

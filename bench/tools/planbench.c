@@ -14,7 +14,9 @@
  * monotonic clock; prints one raw sample per line for bench/report.py:
  *   {"b":"plan_host","impl":"netfaultd|netfaultd-shuffled","stage":"parse|validate|scope|plan|encode|total","n":N,"unit":"us","v":...}
  *   {"b":"plan_host_per_cidr","n":N,"unit":"us","v":...}   (total / N)
- * and checks that the plan holds N keys and the encoder wrote N filters (exit 1 otherwise).
+   {"b":"list_render",...}: rendering one fault of 100 CIDRs (what GET /v1/faults does per chunk)
+ * and all 100 of them (what it did at once before it was streamed).
+ * It checks that the plan holds N keys and the encoder wrote N filters (exit 1 otherwise).
  * The first repetition of each size warms caches and the allocator and is not reported.
  */
 #include <cjson/cJSON.h>
@@ -25,7 +27,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/fault_json.h"
 #include "api/request.h"
+#include "core/registry.h"
 #include "core/scope.h"
 #include "core/spec_json.h"
 #include "netem/encode.h"
@@ -159,6 +163,70 @@ static int run(size_t n, bool shuffled, int reps) {
         return rc;
 }
 
+/* The unit of work GET /v1/faults does between two turns of the event loop (one fault a
+ * chunk) against what it did in one turn before (every fault): faults of `cidrs` targets,
+ * rendered as the list renders them (nf_fault_to_json, printed). Prints
+ *   {"b":"list_render","impl":"netfaultd","what":"one-fault|whole-list","faults":F,"cidrs":C,"unit":"us","v":...} */
+static int list_render(size_t faults, size_t cidrs, int reps) {
+        size_t len;
+        char *body = body_of(cidrs, false, &len);
+        struct nf_validate_limits lim = {3600, 600};
+        struct nf_iface ifc = {.ifindex = 2, .name = "eth0"};
+        struct nf_fault *f = calloc(1, sizeof(*f));
+        struct nf_scope_set set;
+        struct nf_err e;
+        cJSON *root = body ? nf_json_parse_strict(body, len, &e) : NULL;
+        int rc = 1;
+        if (!f || !root || nf_validate_fault(root, &lim, &f->spec, &e) < 0)
+                goto out;
+        struct nf_scope_input in = {.spec = &f->spec};
+        if (nf_scope_effective(&in, &set, &e) < 0)
+                goto out;
+        f->eff = set.eff;
+        f->n_eff = set.n_eff;
+        f->ifaces[0] = ifc;
+        f->n_ifaces = 1;
+        snprintf(f->id, sizeof(f->id), "f-000000000000");
+        f->created_ms = 1764374400000;
+        f->expires_ms = f->created_ms + 600000;
+        if (nf_plan_build(&f->spec, f->id, f->eff, f->n_eff, 0, &ifc, 1, &f->plan) < 0)
+                goto out;
+        for (int r = 0; r <= reps; r++) {
+                size_t bytes = 0;
+                double one = 0, t0 = now_us();
+                for (size_t k = 0; k < faults; k++) {
+                        double c0 = now_us();
+                        cJSON *o = nf_fault_to_json(f, "active", NULL);
+                        char *text = cJSON_PrintUnformatted(o);
+                        bytes += text ? strlen(text) : 0;
+                        free(text);
+                        cJSON_Delete(o);
+                        double c1 = now_us() - c0;
+                        one = c1 > one ? c1 : one;
+                }
+                double all = now_us() - t0;
+                if (r == 0)
+                        continue;
+                printf("{\"b\":\"list_render\",\"impl\":\"netfaultd\",\"what\":\"one-fault\",\"faults\":%zu,\"cidrs\":%zu,"
+                       "\"unit\":\"us\",\"v\":%.1f}\n", faults, cidrs, one);
+                printf("{\"b\":\"list_render\",\"impl\":\"netfaultd\",\"what\":\"whole-list\",\"faults\":%zu,\"cidrs\":%zu,"
+                       "\"bytes\":%zu,\"unit\":\"us\",\"v\":%.1f}\n", faults, cidrs, bytes, all);
+        }
+        rc = 0;
+        nf_plan_free(&f->plan);
+out:
+        if (rc)
+                fprintf(stderr, "planbench: cannot build a fault to render\n");
+        cJSON_Delete(root);
+        if (f) {
+                free(f->eff);
+                nf_spec_free(&f->spec);
+        }
+        free(f);
+        free(body);
+        return rc;
+}
+
 int main(int argc, char **argv) {
         int reps = argc > 1 ? atoi(argv[1]) : 7, rc = 0;
         if (reps < 1)
@@ -173,5 +241,6 @@ int main(int argc, char **argv) {
                         rc |= run(10000, shuffled, reps);
                 }
         }
+        rc |= list_render(100, 100, reps);
         return rc;
 }
