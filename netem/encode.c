@@ -350,3 +350,20 @@ struct nlmsghdr *nf_enc_action_get(struct nf_msgbuf mb, const char *kind, uint32
         nest_end(nlh, tab);
         return nlh;
 }
+
+struct nlmsghdr *nf_enc_action_dump(struct nf_msgbuf mb, const char *kind) {
+        void *buf = mb.buf;
+        size_t buflen = mb.len;
+        struct tcamsg *t;
+        struct nlmsghdr *nlh = request_header(buf, buflen, RTM_GETACTION, NLM_F_DUMP, sizeof(*t), (void **)&t);
+        if (!nlh)
+                return NULL;
+        t->tca_family = AF_UNSPEC;
+        struct nlattr *tab, *act;
+        if (!(tab = nest_start(nlh, buflen, TCA_ACT_TAB)) || !(act = nest_start(nlh, buflen, 1)) ||
+            !mnl_attr_put_strz_check(nlh, buflen, TCA_ACT_KIND, kind))
+                return NULL;
+        nest_end(nlh, act);
+        nest_end(nlh, tab);
+        return nlh;
+}

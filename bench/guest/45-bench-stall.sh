@@ -21,6 +21,20 @@ done
 set -- $(run_config "$WORK/create.cfg")
 tap_eq "bench-stall: $STALL_FAULTS faults of $STALL_CIDRS CIDRs created (201s)" "$1" "$STALL_FAULTS"
 
+# /metrics reads the actions' counters with one dump per kind (many faults): it must say what
+# each fault's own GET says. Five pings matched by one more fault (egress, 0 ms), then both.
+if nf_create "bench-stall: one more fault to count" '{"targets":["100.127.0.1/32"],"delay":{"ms":0}}'; then
+    cid=$NF_ID
+    t ping -c 5 -i 0.2 -W 1 100.127.0.1 >/dev/null 2>&1
+    sleep 1.1
+    nf_req GET "/v1/faults/$cid"
+    got=$(json_num packets)
+    mline=$(t $CURL -s "$NF_URL/metrics" | grep "^netfaultd_fault_packets_total{fault_id=\"$cid\"")
+    tap_check "bench-stall: the fault counted the 5 pings in its own GET ($got)" test "${got:-0}" -ge 5
+    tap_eq "bench-stall: /metrics (one action dump for $((STALL_FAULTS + 1)) faults) says the same packets as GET" "${mline##* }" "$got"
+    nf_del "$cid"
+fi
+
 # stall_run WHAT PATH: the probe for STALL_MS ms while PATH is asked STALL_REQS times (none for
 # WHAT=idle), one request a time; emits the probe's max/p99/median and the requests' times.
 stall_run() {
