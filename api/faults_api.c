@@ -12,6 +12,7 @@
 #include "api/http.h"
 #include "api/reply.h"
 #include "api/request.h"
+#include "core/clock.h"
 #include "core/create.h"
 #include "core/spec_json.h"
 #include "core/memory.h"
@@ -124,10 +125,13 @@ void nf_api_fault_create(struct nf_api *api, struct evhttp_request *req, const c
         create_fault(api, req);
 }
 
-/* GET /v1/faults is streamed, one fault a chunk: the next fault is rendered when the previous
- * one has been written, so the event loop serves other clients and timers in between (100
+/* GET /v1/faults is streamed in chunks of at most 2 ms of rendering (one fault at least): the
+ * next chunk is rendered when the previous one has been written, so the event loop serves other
+ * clients and timers in between (100
  * faults of 100 targets rendered at once held it for 250 ms in the lab). The page is fixed
  * when the request arrives, as ids in id order; a fault deleted meanwhile is left out. */
+#define NF_LIST_CHUNK_US 2000    /* the most one turn of the loop spends rendering the list */
+#define NF_LIST_CHUNK_BYTES 65536
 struct list_stream {
         struct nf_api *api;
         struct evhttp_request *req;
@@ -155,6 +159,7 @@ static void list_stream_step(struct evhttp_connection *evcon, void *arg) {
         (void)evcon;
         if (!b)
                 goto end; /* the list ends early; the client sees a cut-off body */
+        int64_t t0 = nf_now_monotonic_us();
         while (st->at < st->n) {
                 const struct nf_fault *f = nf_registry_find(st->api->reg, st->ids[st->at]);
                 st->at++;
@@ -167,7 +172,11 @@ static void list_stream_step(struct evhttp_connection *evcon, void *arg) {
                         continue;
                 evbuffer_add_printf(b, "%s%s", st->sent++ ? "," : "", text);
                 free(text);
-                /* A chunk of one fault; the next one when it is written. */
+                /* A chunk holds what was rendered within NF_LIST_CHUNK_US (at least one fault) or
+                 * NF_LIST_CHUNK_BYTES; the next one when it is written. */
+                if (st->at < st->n && nf_now_monotonic_us() - t0 < NF_LIST_CHUNK_US &&
+                    evbuffer_get_length(b) < NF_LIST_CHUNK_BYTES)
+                        continue;
                 evhttp_send_reply_chunk_with_cb(st->req, b, list_stream_step, st);
                 evbuffer_free(b);
                 return;
