@@ -59,6 +59,15 @@ void nf_api_reply_text(struct evhttp_request *req, int code, const char *content
         evhttp_send_reply(req, code, nf_http_reason(code), body);
 }
 
+void nf_api_reply_stream_start(struct evhttp_request *req, int code) {
+        struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+        evhttp_add_header(h, "Content-Type", "application/json");
+        evhttp_add_header(h, "Cache-Control", "no-store");
+        if (observer)
+                observer(observer_arg, req, code, NULL);
+        evhttp_send_reply_start(req, code, nf_http_reason(code));
+}
+
 void nf_api_reply_error(struct evhttp_request *req, const struct nf_err *e) {
         nf_api_reply(req, nf_http_status(e->kind), nf_err_to_json(e));
 }

@@ -24,6 +24,10 @@ void nf_api_reply_text(struct evhttp_request *req, int code, const char *content
 typedef void nf_reply_observer(void *arg, struct evhttp_request *req, int code, const struct cJSON *body);
 void nf_reply_set_observer(nf_reply_observer *fn, void *arg);
 
+/* The start of a reply whose JSON body follows in parts (evhttp_send_reply_chunk*, then
+ * evhttp_send_reply_end): its headers, the observer (with no body) and the status line. */
+void nf_api_reply_stream_start(struct evhttp_request *req, int code);
+
 /* The limits libevent enforces itself, which its error replies name (413, 400): the server sets
  * them when it starts (max_body_bytes 0 again when it stops). */
 void nf_reply_set_limits(uint32_t max_body_bytes, uint32_t max_headers_bytes);

@@ -2,7 +2,9 @@
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* RFC 8259 UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. Returns the offset
@@ -45,6 +47,25 @@ static size_t utf8_bad_at(const unsigned char *p, size_t len) {
         return len;
 }
 
+/* Whether every byte is in 0x20..0x7f. */
+static bool printable_ascii(const char *p, size_t len) {
+        const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+        size_t i = 0;
+        for (; i + 8 <= len; i += 8) {
+                uint64_t x;
+                memcpy(&x, p + i, 8);
+                /* (x - 0x20 per byte) & ~x has a byte's high bit set where that byte is below
+                 * 0x20 (exact for the lowest such byte, which is all that matters); x has it
+                 * where the byte is 0x80 or above. */
+                if (((x - 0x20 * ones) & ~x & highs) | (x & highs))
+                        return false;
+        }
+        for (; i < len; i++)
+                if ((unsigned char)p[i] < 0x20 || (unsigned char)p[i] >= 0x80)
+                        return false;
+        return true;
+}
+
 static bool json_space(char c) {
         return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
@@ -55,8 +76,11 @@ cJSON *nf_json_parse_strict(const char *body, size_t len, struct nf_err *e) {
         cJSON *root;
 
         /* A raw NUL would end every C string early ("10.0.0.1\0zzz" read as 10.0.0.1); JSON
-         * allows no raw control character at all, and cJSON would take them as whitespace. */
-        for (at = 0; at < len; at++) {
+         * allows no raw control character at all, and cJSON would take them as whitespace.
+         * A body of printable ASCII (the usual one) has neither a control byte nor UTF-8 to
+         * check: one pass over it says so, eight bytes at a time. */
+        bool plain = printable_ascii(body, len);
+        for (at = 0; !plain && at < len; at++) {
                 unsigned char c = (unsigned char)body[at];
                 if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
                         nf_fail(e, NF_ERR_INVALID, "invalid_json", NULL,
@@ -66,7 +90,7 @@ cJSON *nf_json_parse_strict(const char *body, size_t len, struct nf_err *e) {
                 }
         }
         /* Whatever we echo back (a name) must be valid UTF-8, and JSON text is UTF-8. */
-        if ((at = utf8_bad_at((const unsigned char *)body, len)) < len) {
+        if (!plain && (at = utf8_bad_at((const unsigned char *)body, len)) < len) {
                 nf_fail(e, NF_ERR_INVALID, "invalid_json", NULL, "the body is not valid UTF-8 (byte %zu is 0x%02x)", at,
                         (unsigned char)body[at]);
                 return NULL;
@@ -90,7 +114,7 @@ cJSON *nf_json_parse_strict(const char *body, size_t len, struct nf_err *e) {
         /* cJSON turns \u0000 into a NUL that ends the string early: refuse it like a raw NUL.
          * The body parsed, so strings and escapes are well formed here. */
         bool in_str = false;
-        for (at = 0; at < len; at++) {
+        for (at = memchr(body, '\\', len) ? 0 : len; at < len; at++) {
                 if (!in_str) {
                         in_str = body[at] == '"';
                 } else if (body[at] == '"') {
@@ -157,7 +181,7 @@ static void show_raw(const char *s, size_t n, char *buf, size_t len) {
 static const struct {
         const char *name;
         unsigned bit;
-} known[] = {{"dry_run", NF_QUERY_DRY_RUN}, {"pod_uid", NF_QUERY_POD_UID}};
+} known[] = {{"dry_run", NF_QUERY_DRY_RUN}, {"pod_uid", NF_QUERY_POD_UID}, {"limit", NF_QUERY_LIMIT}, {"after", NF_QUERY_AFTER}};
 
 const char *nf_query_name(unsigned bit) {
         for (size_t i = 0; i < sizeof(known) / sizeof(*known); i++)
@@ -192,6 +216,7 @@ int nf_query_parse(const char *query, unsigned allowed, struct nf_query *q, stru
                         return nf_fail(e, NF_ERR_INVALID, "invalid_query", key[0] ? key : NULL,
                                        "query parameter '%s' is not known here%s", shown,
                                        allowed & NF_QUERY_DRY_RUN   ? " (this route takes dry_run=true|false)"
+                                       : allowed & NF_QUERY_LIMIT   ? " (this route takes pod_uid=UID, limit=N and after=ID)"
                                        : allowed & NF_QUERY_POD_UID ? " (this route takes pod_uid=UID)"
                                                                     : " (this route takes no parameters)");
                 if (seen & known[which].bit)
@@ -204,6 +229,34 @@ int nf_query_parse(const char *query, unsigned allowed, struct nf_query *q, stru
                                 return nf_fail(e, NF_ERR_INVALID, "invalid_query", key,
                                                "query parameter '%s': pod_uid needs a pod uid (lowercase hex and dashes)", shown);
                         snprintf(q->pod_uid, sizeof(q->pod_uid), "%s", val);
+                        if (!p[n])
+                                return 0;
+                        p += n + 1;
+                        continue;
+                }
+                if (known[which].bit == NF_QUERY_LIMIT) {
+                        char *end = NULL;
+                        unsigned long v = 0;
+                        if (has_val && query_decode(p + kn + 1, n - kn - 1, val, sizeof(val)) == 0 && val[0] >= '1' &&
+                            val[0] <= '9' && strlen(val) <= 5)
+                                v = strtoul(val, &end, 10);
+                        if (!end || *end || v < 1 || v > NF_QUERY_LIMIT_MAX)
+                                return nf_fail(e, NF_ERR_INVALID, "invalid_query", key,
+                                               "query parameter '%s': limit needs a whole number of faults from 1 to %d", shown,
+                                               NF_QUERY_LIMIT_MAX);
+                        q->limit = (unsigned)v;
+                        if (!p[n])
+                                return 0;
+                        p += n + 1;
+                        continue;
+                }
+                if (known[which].bit == NF_QUERY_AFTER) {
+                        if (!has_val || query_decode(p + kn + 1, n - kn - 1, val, sizeof(val)) < 0 || strlen(val) != 14 ||
+                            strncmp(val, "f-", 2) != 0 || strspn(val + 2, "0123456789abcdef") != 12)
+                                return nf_fail(e, NF_ERR_INVALID, "invalid_query", key,
+                                               "query parameter '%s': after needs a fault id like f-3fa1c29be0d4 (the "
+                                               "\"next\" of the page before)", shown);
+                        snprintf(q->after, sizeof(q->after), "%s", val);
                         if (!p[n])
                                 return 0;
                         p += n + 1;

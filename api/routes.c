@@ -23,7 +23,7 @@ static const struct nf_route routes[] = {
         {"v1", "/metrics", false, {{EVHTTP_REQ_GET, nf_api_metrics, 0, 0, NF_ROLE_READ}}},
         {"v1", "/v1/capabilities", false, {{EVHTTP_REQ_GET, nf_api_capabilities, 0, 0, NF_ROLE_READ}}},
         {"v1", "/v1/faults", true,
-         {{EVHTTP_REQ_GET, nf_api_faults_list, 0, NF_QUERY_POD_UID, NF_ROLE_READ},
+         {{EVHTTP_REQ_GET, nf_api_faults_list, 0, NF_QUERY_POD_UID | NF_QUERY_LIMIT | NF_QUERY_AFTER, NF_ROLE_READ},
           {EVHTTP_REQ_POST, nf_api_fault_create, NF_ROUTE_RATE_LIMITED, NF_QUERY_DRY_RUN, NF_ROLE_WRITE},
           {EVHTTP_REQ_DELETE, nf_api_faults_delete_all, NF_ROUTE_RATE_LIMITED, 0, NF_ROLE_WRITE}}},
         {"v1", "/v1/faults/{id}", false,

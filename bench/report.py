@@ -11,6 +11,9 @@ the same measurement are pooled; each measurement gets its raw samples, count, m
 import argparse
 import json
 import math
+import os
+import shutil
+import subprocess
 import sys
 
 SAMPLE_KEYS = {"v", "vs", "sent", "recv", "bytes", "non2xx", "socket_errors"}
@@ -47,6 +50,61 @@ def kname(key):
 
 def r3(x):
     return None if x is None else round(x, 3)
+
+
+def write_plots(derived, stem, meta):
+    """SVG charts with gnuplot (Debian's gnuplot-nox; scripts/deps.sh bench): apply time and
+    untargeted RTT against the number of CIDRs. Returns [(path, title)]; none without gnuplot."""
+    gp = shutil.which("gnuplot")
+    if not gp:
+        sys.stderr.write("report.py: no gnuplot (scripts/deps.sh bench installs gnuplot-nox): no charts\n")
+        return []
+    made = []
+    sub = "%s, commit %s%s" % ((meta.get("date") or "?")[:10], meta.get("commit", "?"),
+                               ", quick run" if meta.get("quick") == "1" else "")
+    head = ("set terminal svg size 900,460 dynamic enhanced font 'Sans,12' background rgb 'white'\n"
+            "set logscale xy\nset grid xtics ytics mxtics mytics lc rgb '#dddddd'\nset key outside right top vertical box\n"
+            "set format x '%.0s%c'\nset xlabel 'target CIDRs (/32s)'\n")
+
+    def plot(name, title, ylabel, series, yfmt="%g"):
+        series = [(label, pts, style) for label, pts, style in series if pts]
+        if not series:
+            return
+        path = "%s-%s.svg" % (stem, name)
+        script = head + "set output '%s'\nset title \"%s\\n{/*0.8 %s}\"\nset ylabel '%s'\nset format y '%s'\n" % (
+            path, title, sub, ylabel, yfmt)
+        script += "plot " + ", ".join("'-' using 1:2 with linespoints %s title '%s'" % (style, label)
+                                      for label, pts, style in series) + "\n"
+        for _, pts, _ in series:
+            script += "".join("%g %g\n" % (x, y) for x, y in pts) + "e\n"
+        r = subprocess.run([gp], input=script, text=True, capture_output=True)
+        if r.returncode != 0 or not os.path.exists(path):
+            sys.stderr.write("report.py: gnuplot failed for %s: %s\n" % (name, r.stderr.strip()[:500]))
+            return
+        made.append((path, title))
+
+    ap = derived.get("apply", [])
+
+    def pts(key, rows, scale=1.0):
+        return [(d["n"], d[key] * scale) for d in rows if d.get(key) is not None and d[key] > 0]
+    per_rule = [(d["n"], d["tc_per_rule_ms"]) for d in ap if d.get("tc_per_rule_ms") and not d.get("tc_per_rule_extrapolated")]
+    per_rule_x = [(d["n"], d["tc_per_rule_ms"]) for d in ap if d.get("tc_per_rule_ms")]
+    plot("apply", "Apply: POST /v1/faults to 201 vs tc (guest kernel, median ms)", "ms (log)", [
+        ("netfaultd", pts("netfaultd_ms", ap), "lw 2 pt 7 lc rgb '#1f77b4'"),
+        ("netfaultd warm", pts("netfaultd_warm_ms", ap), "lw 1 pt 6 lc rgb '#9ecae1'"),
+        ("tc -batch, our shape (flower)", pts("tc_batch_ms", ap), "lw 2 pt 5 lc rgb '#ff7f0e'"),
+        ("tc -batch, u32 chain", pts("tc_batch_u32_ms", ap), "lw 2 pt 9 lc rgb '#2ca02c'"),
+        ("tc per rule" + (" (largest size extrapolated)" if len(per_rule_x) > len(per_rule) else ""), per_rule_x,
+         "lw 2 pt 13 lc rgb '#d62728'"),
+    ], yfmt="%.0s%c")
+    dp = derived.get("datapath", [])
+    none = next((d["none_rtt_ms"] for d in dp if d.get("none_rtt_ms")), None)
+    plot("rtt", "Untargeted traffic: ping RTT with N non-matching CIDRs (guest, median ms)", "RTT ms (log)", [
+        ("netfaultd (flower)", pts("netfaultd_rtt_ms", dp), "lw 2 pt 7 lc rgb '#1f77b4'"),
+        ("u32 chain", pts("u32_rtt_ms", dp), "lw 2 pt 9 lc rgb '#2ca02c'"),
+        ("no fault", [(d["n"], none) for d in dp] if none else [], "lw 1 pt 1 lc rgb '#7f7f7f'"),
+    ])
+    return made
 
 
 def main():
@@ -139,6 +197,7 @@ def main():
             dr = get("dry_run", "netfaultd", n=n) if b == "apply" else None
             dg = get("dry_run_guest", "netfaultd", n=n) if b == "apply" else None
             ba = get(b, "tc-batch", n=n)
+            bu = get(b, "tc-batch-u32", n=n)
             pr = get(b, "tc-per-rule", n=n)
             pr_med = pr["median"] if pr else None
             extrap = False
@@ -156,30 +215,34 @@ def main():
                  "netfaultd_warm_ms": nw["median"] if nw else None, "host_dry_run_ms": dr["median"] if dr else None,
                  "guest_dry_run_ms": dg["median"] if dg else None,
                  "tc_batch_ms": ba["median"] if ba else None, "tc_per_rule_ms": r3(pr_med),
+                 "tc_batch_u32_ms": bu["median"] if bu else None,
+                 "u32_batch_over_netfaultd": r3(div(bu["median"] if bu else None, nfm)),
                  "tc_per_rule_extrapolated": extrap,
                  "batch_over_netfaultd": r3(div(ba["median"] if ba else None, nfm)),
                  "per_rule_over_netfaultd": r3(div(pr_med, nfm))}
             derived.setdefault(b, []).append(d)
             rows.append(["{:,}".format(n), fmt(nfm), fmt(d["netfaultd_p99_ms"]), fmt(d["netfaultd_warm_ms"])]
                         + ([fmt(d["guest_dry_run_ms"]), fmt(d["host_dry_run_ms"])] if b == "apply" else []) + [
-                         fmt(d["tc_batch_ms"]), fmt(pr_med) + (" (extrapolated)" if extrap else ""),
-                         fmt(d["batch_over_netfaultd"], 2) + "x", fmt(d["per_rule_over_netfaultd"], 1) + "x"])
+                         fmt(d["tc_batch_ms"]), fmt(d["tc_batch_u32_ms"]), fmt(pr_med) + (" (extrapolated)" if extrap else ""),
+                         fmt(d["batch_over_netfaultd"], 2) + "x", fmt(d["u32_batch_over_netfaultd"], 2) + "x",
+                         fmt(d["per_rule_over_netfaultd"], 1) + "x"])
         # marginal cost per 1,000 rules between the smallest and the largest size (takes out
         # the fixed costs: process start-up for tc, ifb/netem creation and HTTP for netfaultd)
         if len(sizes) >= 2:
             lo, hi = sizes[0], sizes[-1]
             marg = {}
-            for impl in ("netfaultd", "netfaultd-warm", "tc-batch"):
+            for impl in ("netfaultd", "netfaultd-warm", "tc-batch", "tc-batch-u32"):
                 t_lo, t_hi = med(b, impl, n=lo), med(b, impl, n=hi)
                 if t_lo is not None and t_hi is not None:
                     marg[impl] = r3((t_hi - t_lo) / (hi - lo) * 1000)
             derived[b + "_marginal_ms_per_1000_rules"] = dict(marg, sizes=[lo, hi])
             if marg:
                 rows.append(["per +1,000 rules"] + [fmt(marg.get("netfaultd")), "", fmt(marg.get("netfaultd-warm"))]
-                            + (["", ""] if b == "apply" else []) + [fmt(marg.get("tc-batch")), "", "", ""])
+                            + (["", ""] if b == "apply" else []) + [fmt(marg.get("tc-batch")), fmt(marg.get("tc-batch-u32")),
+                                                                     "", "", "", ""])
         if rows:
             table("%s (guest, ms, median of samples)" % ("Apply: POST to 201 / tc until done" if b == "apply" else "Revert: DELETE to 200 / tc until gone"),
-                  ["CIDRs", "netfaultd", "netfaultd p99", "netfaultd warm"] + (["guest dry run", "host dry run"] if b == "apply" else []) + ["tc -batch", "tc per rule", "tc -batch / netfaultd", "per rule / netfaultd"], rows)
+                  ["CIDRs", "netfaultd", "netfaultd p99", "netfaultd warm"] + (["guest dry run", "host dry run"] if b == "apply" else []) + ["tc -batch", "tc -batch u32", "tc per rule", "tc -batch / netfaultd", "u32 batch / netfaultd", "per rule / netfaultd"], rows)
 
     # ---- datapath
     base_t = med("dp_tput", "none", n=0)
@@ -319,8 +382,65 @@ def main():
               "(host, release build; 0 = baseline)",
               ["probes", "late median ms", "p99", "max", "probes/s", "CPU µs/probe", "passing %"], rows)
 
+    # ---- event-loop stalls (issue 17): the probe's longest GET /healthz during each load
+    rows = []
+    for m in sorted((m for m in meas.values() if m.get("b") == "loop_stall"), key=lambda m: m["during"]):
+        w = m["during"]
+        req = get("stall_request", "netfaultd", during=w)
+        d = {"during": w, "faults": m.get("faults"), "cidrs": m.get("cidrs"), "max_stall_ms": m["median"],
+             "probe_p99_ms": med("loop_probe_p99", "netfaultd", during=w),
+             "probe_median_ms": med("loop_probe_median", "netfaultd", during=w),
+             "request_ms": req["median"] if req else None,
+             "bytes": req["details"][0].get("bytes") if req and req.get("details") else None}
+        derived.setdefault("loop_stall", []).append(d)
+        rows.append([w, "%sx%s" % (m.get("faults"), m.get("cidrs")), fmt(d["max_stall_ms"], 1), fmt(d["probe_p99_ms"], 1),
+                     fmt(d["probe_median_ms"], 2), fmt(d["request_ms"], 1), fmt(d["bytes"], 0)])
+    if rows:
+        table("Event-loop stalls (guest; GET /healthz every ms on a kept-alive connection while another client asks; ms)",
+              ["while", "faults x CIDRs", "longest probe", "probe p99", "probe median", "request (median)", "reply bytes"], rows)
+
+    # ---- fixed cost of one fault (issue 17): apply + revert kernel work of a 1-CIDR fault
+    fx = {st_: get("fault_fixed_cost", "netfaultd", stage=st_) for st_ in ("apply", "revert", "total")}
+    if fx["total"]:
+        http = get("fault_fixed_cost_http", "netfaultd")
+        derived["fault_fixed_cost"] = {"cycles": fx["total"].get("cycles"), "apply_ms": fx["apply"]["median"] if fx["apply"] else None,
+                                       "revert_ms": fx["revert"]["median"] if fx["revert"] else None, "total_ms": fx["total"]["median"],
+                                       "with_http_ms": http["median"] if http else None}
+        d = derived["fault_fixed_cost"]
+        table("Fixed cost of one fault (guest; create + delete of a 1-CIDR fault, mean of %s cycles; ms)" % d["cycles"],
+              ["apply (kernel work)", "revert (kernel work)", "apply + revert", "POST + DELETE over HTTP (median)"],
+              [[fmt(d["apply_ms"], 2), fmt(d["revert_ms"], 2), fmt(d["total_ms"], 2), fmt(d["with_http_ms"], 1)]])
+
+    # ---- GET /v1/faults render (issue 17): one fault (the work between two turns of the loop,
+    # now that the list is streamed) against the whole list (what one turn did before)
+    one, whole = get("list_render", "netfaultd", what="one-fault"), get("list_render", "netfaultd", what="whole-list")
+    if one and whole:
+        derived["list_render"] = {"faults": whole.get("faults"), "cidrs": whole.get("cidrs"), "one_fault_us": one["median"],
+                                  "whole_list_us": whole["median"]}
+        table("GET /v1/faults rendering, %s faults of %s CIDRs (host, in-process, us, median of runs)" % (whole.get("faults"), whole.get("cidrs")),
+              ["one fault (one chunk: the longest of the list)", "whole list (one reply, before streaming)"],
+              [[fmt(one["median"], 1), fmt(whole["median"], 0)]])
+
+    # ---- host planning per CIDR (issue 17): parse, validate, scope, plan, encode; no kernel
+    rows = []
+    stages = ("parse", "validate", "scope", "plan", "encode", "total")
+    for impl, order in (("netfaultd", "in order"), ("netfaultd-shuffled", "shuffled")):
+        for n in sorted({m["n"] for m in meas.values() if m.get("b") == "plan_host" and m.get("impl") == impl}):
+            st = {s_: med("plan_host", impl, stage=s_, n=n) for s_ in stages}
+            per = med("plan_host_per_cidr", impl, n=n)
+            derived.setdefault("plan_host", []).append(dict({"n": n, "order": order, "us_per_cidr": per},
+                                                            **{s_ + "_us": st[s_] for s_ in stages}))
+            rows.append(["{:,}".format(n), order] + [fmt(st[s_]) for s_ in stages] + [fmt(per, 3)])
+    if rows:
+        table("Host planning: validate + plan + encode of /32 CIDRs (host, in-process, us, median of runs)",
+              ["CIDRs", "order"] + list(stages) + ["us per CIDR"], rows)
+
     # ---- targets
     targets = []
+    for d in derived.get("plan_host", []):
+        if d["us_per_cidr"] is not None:
+            targets.append({"target": "host planning of %s CIDRs (%s) <= 1 us per CIDR" % ("{:,}".format(d["n"]), d["order"]),
+                            "measured": "%.3f us" % d["us_per_cidr"], "want": "<= 1 us", "holds": d["us_per_cidr"] <= 1.0})
 
     def target(name, value, ok, want):
         targets.append({"target": name, "measured": value, "want": want, "holds": ok})
@@ -345,8 +465,35 @@ def main():
     api = next((d for d in derived.get("api", []) if d["path"] == "/healthz" and d.get("transport", "HTTP") == "HTTP"), None)
     if api:
         target("/healthz >= 30,000 req/s", "%.0f req/s" % api["rps"], api["rps"] >= 30000, ">= 30,000")
+    if ap1 and ap1.get("tc_batch_u32_ms") is not None and ap1["netfaultd_ms"] is not None:
+        target("apply 1,000 CIDRs <= tc -batch of a u32 chain", "%.1f ms vs %.1f ms" % (ap1["netfaultd_ms"], ap1["tc_batch_u32_ms"]),
+               ap1["netfaultd_ms"] <= ap1["tc_batch_u32_ms"], "netfaultd <= u32 tc -batch")
+    if ap10 and ap10.get("tc_batch_u32_ms") is not None and ap10["netfaultd_ms"] is not None:
+        target("apply 10,000 CIDRs <= tc -batch of a u32 chain", "%.1f ms vs %.1f ms" % (ap10["netfaultd_ms"], ap10["tc_batch_u32_ms"]),
+               ap10["netfaultd_ms"] <= ap10["tc_batch_u32_ms"], "netfaultd <= u32 tc -batch")
+    for d in (ap1, ap10):
+        if d and d.get("batch_over_netfaultd") is not None:
+            target("apply %s CIDRs >= 2x faster than tc -batch of our shape" % "{:,}".format(d["n"]), "%.2fx" % d["batch_over_netfaultd"],
+                   d["batch_over_netfaultd"] >= 2, ">= 2x")
+    fc = derived.get("fault_fixed_cost")
+    if fc and fc.get("total_ms") is not None:
+        target("per-fault fixed cost (create + delete of 1 CIDR, no HTTP) <= 5 ms", "%.1f ms" % fc["total_ms"],
+               fc["total_ms"] <= 5, "<= 5 ms")
+    for d in derived.get("loop_stall", []):
+        if d["during"] != "idle" and d["max_stall_ms"] is not None:
+            target("longest loop stall during %s at %sx%s <= 10 ms" % (d["during"], d["faults"], d["cidrs"]),
+                   "%.1f ms (probe; idle %s)" % (d["max_stall_ms"], fmt(next((x["max_stall_ms"] for x in derived["loop_stall"] if x["during"] == "idle"), None), 1)),
+                   d["max_stall_ms"] <= 10, "<= 10 ms")
     if targets:
-        table("Targets (issue 6)", ["target", "measured", "holds"], [[t["target"], t["measured"], "yes" if t["holds"] else "**NO**"] for t in targets])
+        table("Targets (issues 6 and 17)", ["target", "measured", "holds"], [[t["target"], t["measured"], "yes" if t["holds"] else "**NO**"] for t in targets])
+
+    plots = write_plots(derived, a.out[:-5], meta)
+    if plots:
+        P("")
+        P("### Charts")
+        P("")
+        for path, title in plots:
+            P("![%s](%s)" % (title, os.path.basename(path)))
 
     result = {"meta": meta, "measurements": meas, "derived": derived, "targets": targets}
     with open(a.out, "w") as f:

@@ -7,12 +7,14 @@
 #   on the host kernel:   binary size, start-up time to a served /healthz, idle RSS,
 #                         the container image (size, podman run to /healthz, idle RSS),
 #                         exclusion arithmetic of 10,000 targets minus 10,000 excludes (old vs new),
+#                         validate + plan + encode per CIDR (bench/tools/planbench.c),
 #                         API throughput and latency with wrk (GET /healthz, GET /v1/faults);
 #   in the kernel lab:    apply/revert time vs tc -batch and one tc process per rule,
 #   (qemu guest, one boot) untargeted datapath cost of N targets vs a linear u32 chain,
 #                         targeted 0 ms fault cost, delay and loss fidelity, RSS under load.
 # Prints tables and writes bench/results/<UTC date>-<commit>.json and bench/results/latest.json
-# (machine, kernels, date, commit, raw samples, median and p99 of every measurement).
+# (machine, kernels, date, commit, raw samples, median and p99 of every measurement), and SVG
+# charts beside them (<...>-apply.svg, <...>-rtt.svg; gnuplot).
 # --quick: small sizes and few samples (a smoke run of the bench code, a few minutes).
 # Needs root (the lab: apt-get download of the kernel, mknod; the daemon: CAP_NET_ADMIN),
 # qemu-system-x86, busybox-static, cpio, iproute2, iputils-ping, iperf3, curl, wrk, python3.
@@ -47,16 +49,17 @@ t_start=$(date +%s)
 missing=
 for c in meson ninja cc python3 curl; do command -v $c >/dev/null || missing="$missing $c"; done
 [ -z "$missing" ] || die "missing:$missing"
-if ! command -v wrk >/dev/null && [ "$only" != guest ]; then
-    say "installing wrk (apt-get install wrk)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null || die "cannot install wrk"
+if { ! command -v wrk >/dev/null && [ "$only" != guest ]; } || ! command -v gnuplot >/dev/null; then
+    say "installing the bench dependencies (scripts/deps.sh bench: wrk, gnuplot-nox for the charts)"
+    (cd "$repo" && scripts/deps.sh bench) || say "WARNING: scripts/deps.sh bench failed"
+    command -v wrk >/dev/null || [ "$only" = guest ] || die "cannot install wrk"
 fi
 
 say "building the release binary in $build_dir"
 if [ ! -f "$build_dir/build.ninja" ]; then
     meson setup "$build_dir" "$repo" --buildtype=release -Dlab=false >/dev/null || die "meson setup failed"
 fi
-ninja -C "$build_dir" netfaultd >/dev/null || die "ninja failed"
+ninja -C "$build_dir" netfaultd bench/planbench >/dev/null || die "ninja failed"
 nfd=$build_dir/netfaultd
 [ -x "$nfd" ] || die "no $nfd"
 buildtype=$(meson introspect --buildoptions "$build_dir" 2>/dev/null |
@@ -187,21 +190,23 @@ run_host() {
     gsecs=10
     [ "$quick" = 1 ] && gsecs=3
     say "host: guard probes on the event loop (64 faults x 4 http probes every 100 ms, ${gsecs} s; baseline first)"
-    if cc -O2 -o "$work/svcstub" "$repo/tests/lab/guest/svcstub.c" &&
-       cc -O2 -D_GNU_SOURCE -I"$repo" $(pkg-config --cflags libcjson) -o "$work/guardbench" "$bench/tools/guardbench.c" \
-          "$build_dir/libnf-core.a" "$build_dir/libnf-netem.a" \
-          $(pkg-config --libs libevent libevent_openssl openssl libcjson libnl-route-3.0 libmnl) -lm -pthread; then
+    if cc -O2 -o "$work/svcstub" "$repo/tests/lab/guest/svcstub.c" && [ -x "$build_dir/bench/guardbench" ]; then
         mkdir -p "$work/svc"
         echo 80 >"$work/svc/slow_ms"
         "$work/svcstub" $((port + 7)) "$work/svc" & svc_pid=$!
         sleep 0.3
-        "$work/guardbench" "http://127.0.0.1:$((port + 7))/slow" 64 4 100 "$gsecs" >>"$raw" ||
+        "$build_dir/bench/guardbench" "http://127.0.0.1:$((port + 7))/slow" 64 4 100 "$gsecs" >>"$raw" ||
             say "WARNING: guardbench failed"
         kill "$svc_pid" 2>/dev/null
         wait "$svc_pid" 2>/dev/null
     else
-        say "WARNING: cannot build bench/tools/guardbench.c"
+        say "WARNING: no $build_dir/bench/guardbench or cannot build tests/lab/guest/svcstub.c"
     fi
+
+    # Issue 17: validate + plan + encode per CIDR, in-process (the daemon's own libraries, the
+    # release build), targets in address order and shuffled.
+    say "host: planning per CIDR (parse, validate, scope, plan, encode; 1,000 and 10,000 /32s)"
+    "$build_dir/bench/planbench" $((reps < 5 ? 5 : reps)) >>"$raw" || say "WARNING: planbench failed"
 
     say "host: API with wrk (${wrk_reps}x ${wrk_secs} s per path, 1 thread, 16 connections, loopback)"
     rm -rf "$work/state-api"
@@ -298,6 +303,7 @@ APPLY_SIZES="1 100 1000"; APPLY_REPS=2; APPLY_REPS_BIG=1; WARM_REPS=3; EACH_MAX=
 DP_SIZES="0 100 1000"; DP_ROUNDS=1; DP_SECS=1; DP_PINGS=30
 FID_DELAYS="50"; FID_PINGS=50; FID_LOSSES="10"; FID_UDP=1000
 FP_FAULTS=10; FP_CIDRS=100; FP_CYCLES=50
+STALL_FAULTS=100; STALL_CIDRS=100; STALL_MS=6000; STALL_REQS=3; FIXED_CYCLES=20
 CONF
     else
         cat >"$lab/tests/lab/scenarios/benchconf.sh" <<'CONF'
@@ -306,6 +312,7 @@ APPLY_SIZES="1 100 1000 10000"; APPLY_REPS=5; APPLY_REPS_BIG=3; WARM_REPS=5; EAC
 DP_SIZES="0 1 100 1000 10000"; DP_ROUNDS=3; DP_SECS=2; DP_PINGS=50
 FID_DELAYS="20 50 100"; FID_PINGS=200; FID_LOSSES="1 10 30"; FID_UDP=4000
 FP_FAULTS=100; FP_CIDRS=100; FP_CYCLES=1000
+STALL_FAULTS=100; STALL_CIDRS=100; STALL_MS=10000; STALL_REQS=5; FIXED_CYCLES=100
 CONF
     fi
     { echo "# the static nfbench helper (bench/tools/nfbench.c), generated by bench/run.sh"
@@ -321,7 +328,7 @@ CONF
     fi
     local lab_args=()
     [ "$keep" = 1 ] && lab_args+=(--keep)
-    local scen=bench-apply,bench-datapath,bench-fidelity,bench-footprint
+    local scen=bench-apply,bench-datapath,bench-fidelity,bench-footprint,bench-stall
     say "guest: booting the kernel lab once for $scen (TAP relayed below)"
     NETFAULTD_LAB_CACHE=$build_dir/lab-cache NETFAULTD_LAB_SCENARIO_TIMEOUT=600 NETFAULTD_LAB_TIMEOUT=1200 \
         "$lab/tests/lab/run.sh" --build-dir "$build_dir" --netfaultd "$nfd" --scenario "$scen" \
@@ -344,6 +351,8 @@ cmdline=bench/run.sh
 mkdir -p "$bench/results"
 out=$bench/results/$(date -u +%Y-%m-%d)-$commit.json
 [ "$quick" = 1 ] && out=$bench/results/$(date -u +%Y-%m-%d)-$commit-quick.json
+# a partial run names its part, so that a host run and a guest run of one commit keep both files
+[ -n "$only" ] && out=${out%.json}-$only.json
 python3 "$bench/report.py" --raw "$raw" --out "$out" \
     --meta date="$date_utc" commit="$commit" commit_dirty="$dirty" quick="$quick" \
     host_kernel="$(uname -r)" guest_kernel="$(cat "$work/guest-kernel" 2>/dev/null)" \
@@ -357,6 +366,9 @@ if [ "$quick" = 1 ] || [ -n "$only" ]; then
     say "wrote $out (not copied to latest.json: partial run)"
 else
     cp "$out" "$bench/results/latest.json"
-    say "wrote $out and bench/results/latest.json"
+    for svg in apply rtt; do
+        [ -f "${out%.json}-$svg.svg" ] && cp "${out%.json}-$svg.svg" "$bench/results/latest-$svg.svg"
+    done
+    say "wrote $out and bench/results/latest.json (charts: bench/results/latest-*.svg)"
 fi
 say "total $(( $(date +%s) - t_start )) s"

@@ -140,6 +140,9 @@ struct nf_fault *nf_registry_find(struct nf_registry *r, const char *id);
  * namespace (its own limits): both move together here (negative to take away). */
 void nf_registry_count(struct nf_registry *r, struct nf_ns *ns, long faults, long filters);
 int nf_registry_counters(struct nf_registry *r, const struct nf_fault *f, struct nf_counters *out);
+/* The counters of n faults, read with one qdisc dump per namespace they live in. */
+int nf_registry_counters_many(struct nf_registry *r, const struct nf_fault *const *faults, size_t n,
+                              struct nf_counters *out);
 /* What this kernel offers, as probed at start-up in our own namespace. */
 const struct nf_caps *nf_registry_caps(const struct nf_registry *r);
 /* Our own namespace's entry (its applier: the API's guard port, the start-up sweep). */

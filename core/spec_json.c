@@ -52,13 +52,18 @@ static int parse_prefix_list(const cJSON *root, const char *key, bool required, 
         if (!*out)
                 return nf_fail(e, NF_ERR_INTERNAL, "internal", key, "out of memory");
         cJSON_ArrayForEach(it, arr) {
-                snprintf(field, sizeof(field), "%s[%zu]", key, i);
                 bool ok = cJSON_IsString(it) && nf_prefix_parse(it->valuestring, &(*out)[*n]) == 0;
                 if (ok) {
                         (*n)++;
-                } else if (names && cJSON_IsString(it) &&
-                           ((strncmp(it->valuestring, "aws:", 4) == 0 && strlen(it->valuestring) > 4) ||
-                            nf_is_hostname(it->valuestring))) {
+                        i++;
+                        continue;
+                }
+                /* The field is named only when it is refused or kept as a name: a printf per
+                 * entry was a third of validating 10,000 targets. */
+                snprintf(field, sizeof(field), "%s[%zu]", key, i);
+                if (names && cJSON_IsString(it) &&
+                    ((strncmp(it->valuestring, "aws:", 4) == 0 && strlen(it->valuestring) > 4) ||
+                     nf_is_hostname(it->valuestring))) {
                         if (*n_names >= NF_MAX_TARGET_NAMES) {
                                 free(*out);
                                 *out = NULL;
@@ -314,12 +319,15 @@ static int check_duplicates(const cJSON *item, const char *path, struct nf_err *
         }
         i = 0;
         cJSON_ArrayForEach(c, item) {
-                if (cJSON_IsObject(item))
-                        snprintf(field, sizeof(field), "%s%s%.60s", path, path[0] ? "." : "", c->string);
-                else
-                        snprintf(field, sizeof(field), "%s[%zu]", path, i);
-                if ((cJSON_IsObject(c) || cJSON_IsArray(c)) && check_duplicates(c, field, e) < 0)
-                        return -1;
+                /* Only containers can hold a duplicate: leaves (10,000 targets) need no path. */
+                if (cJSON_IsObject(c) || cJSON_IsArray(c)) {
+                        if (cJSON_IsObject(item))
+                                snprintf(field, sizeof(field), "%s%s%.60s", path, path[0] ? "." : "", c->string);
+                        else
+                                snprintf(field, sizeof(field), "%s[%zu]", path, i);
+                        if (check_duplicates(c, field, e) < 0)
+                                return -1;
+                }
                 i++;
         }
         return 0;

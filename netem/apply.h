@@ -56,3 +56,6 @@ struct nf_counters {
         uint64_t delivered;      /* sent by netem, duplicates included */
 };
 int nf_fault_counters(struct nf_applier *a, const struct nf_plan *p, struct nf_counters *out);
+/* The counters of n faults of this applier's namespace: one qdisc dump for all of them, where
+ * nf_fault_counters() dumps once per fault (fine for one, O(n^2) objects parsed for n). */
+int nf_fault_counters_many(struct nf_applier *a, const struct nf_plan *const *plans, size_t n, struct nf_counters *out);

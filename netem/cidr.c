@@ -28,6 +28,32 @@ nf_u128 nf_prefix_last(const struct nf_prefix *p) {
         return p->addr | host_mask(p->family, p->len);
 }
 
+/* The common case, a dotted quad, without inet_pton's copy and generic loop: 1 and the address
+ * for exactly the strings inet_pton(AF_INET) takes (four decimal octets up to 255, no leading
+ * zero, nothing else up to end), 0 for anything else (which then takes the general path). */
+static int parse_quad(const char *s, const char *end, uint32_t *out) {
+        uint32_t a = 0;
+        unsigned octets = 0;
+        while (s < end) {
+                unsigned v = 0, digits = 0;
+                while (s < end && *s >= '0' && *s <= '9' && digits < 4) {
+                        v = v * 10 + (unsigned)(*s++ - '0');
+                        digits++;
+                }
+                if (digits == 0 || digits > 3 || v > 255 || (digits > 1 && s[-(int)digits] == '0'))
+                        return 0;
+                a = a << 8 | v;
+                if (++octets == 4)
+                        break;
+                if (s >= end || *s++ != '.')
+                        return 0;
+        }
+        if (octets != 4 || s != end)
+                return 0;
+        *out = a;
+        return 1;
+}
+
 int nf_prefix_parse(const char *s, struct nf_prefix *out) {
         char buf[NF_PREFIX_STRLEN + 8];
         const char *slash;
@@ -42,15 +68,21 @@ int nf_prefix_parse(const char *s, struct nf_prefix *out) {
         alen = slash ? (size_t)(slash - s) : strlen(s);
         if (alen == 0 || alen >= sizeof(buf))
                 return -EINVAL;
-        memcpy(buf, s, alen);
-        buf[alen] = '\0';
-
-        if (inet_pton(AF_INET, buf, bytes) == 1)
+        uint32_t quad;
+        if (parse_quad(s, s + alen, &quad)) {
                 family = AF_INET;
-        else if (inet_pton(AF_INET6, buf, bytes) == 1)
-                family = AF_INET6;
-        else
-                return -EINVAL;
+                for (int i = 0; i < 4; i++)
+                        bytes[i] = (unsigned char)(quad >> (24 - 8 * i));
+        } else {
+                memcpy(buf, s, alen);
+                buf[alen] = '\0';
+                if (inet_pton(AF_INET, buf, bytes) == 1)
+                        family = AF_INET;
+                else if (inet_pton(AF_INET6, buf, bytes) == 1)
+                        family = AF_INET6;
+                else
+                        return -EINVAL;
+        }
 
         len = nf_family_bits(family);
         if (slash) {
@@ -134,7 +166,13 @@ void nf_prefix_set_normalize(struct nf_prefix *v, size_t *n) {
         size_t out = 0;
         if (*n == 0)
                 return;
-        qsort(v, *n, sizeof(*v), prefix_cmp);
+        /* Sets are often normalised already (a list given in order; targets normalised once
+         * more with what their names resolved to): one pass says whether a sort is needed. */
+        size_t sorted = 1;
+        while (sorted < *n && prefix_cmp(&v[sorted - 1], &v[sorted]) <= 0)
+                sorted++;
+        if (sorted < *n)
+                qsort(v, *n, sizeof(*v), prefix_cmp);
         for (size_t i = 0; i < *n; i++) {
                 /* Prefixes either nest or are disjoint; after sorting, anything that overlaps the
                  * last kept one is contained in it. */

@@ -42,5 +42,7 @@ struct nlmsghdr *nf_enc_link_del(struct nf_msgbuf mb, int ifindex);
 
 /* Action statistics request (RTM_GETACTION for one kind and index). */
 struct nlmsghdr *nf_enc_action_get(struct nf_msgbuf mb, const char *kind, uint32_t index);
+/* A dump of every action of one kind (RTM_GETACTION, NLM_F_DUMP), with their statistics. */
+struct nlmsghdr *nf_enc_action_dump(struct nf_msgbuf mb, const char *kind);
 
 uint32_t nf_hook_parent(enum nf_direction dir);

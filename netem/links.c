@@ -163,3 +163,41 @@ int nf_world_qdisc_stats(struct nf_world *w, int ifindex, uint32_t handle, struc
         *out = c.stats;
         return 0;
 }
+
+struct stats_many_ctx {
+        const int *ifindexes;
+        size_t n;
+        uint32_t handle;
+        struct nf_qdisc_stats *out;
+        bool *found;
+};
+
+static void stats_many_cb(struct nl_object *obj, void *arg) {
+        struct rtnl_tc *tc = (struct rtnl_tc *)obj;
+        struct stats_many_ctx *c = arg;
+        if (rtnl_tc_get_handle(tc) != c->handle)
+                return;
+        for (size_t i = 0; i < c->n; i++) {
+                if (rtnl_tc_get_ifindex(tc) != c->ifindexes[i])
+                        continue;
+                c->found[i] = true;
+                c->out[i].packets = rtnl_tc_get_stat(tc, RTNL_TC_PACKETS);
+                c->out[i].bytes = rtnl_tc_get_stat(tc, RTNL_TC_BYTES);
+                c->out[i].drops = rtnl_tc_get_stat(tc, RTNL_TC_DROPS);
+        }
+}
+
+int nf_world_qdisc_stats_many(struct nf_world *w, const int *ifindexes, size_t n, uint32_t handle,
+                              struct nf_qdisc_stats *out, bool *found) {
+        struct nl_cache *cache = NULL;
+        struct stats_many_ctx c = {.ifindexes = ifindexes, .n = n, .handle = handle, .out = out, .found = found};
+        for (size_t i = 0; i < n; i++)
+                found[i] = false;
+        if (n == 0)
+                return 0;
+        if (rtnl_qdisc_alloc_cache(w->sk, &cache) < 0)
+                return -EIO;
+        nl_cache_foreach(cache, stats_many_cb, &c);
+        nl_cache_free(cache);
+        return 0;
+}

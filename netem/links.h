@@ -31,3 +31,8 @@ struct nf_qdisc_stats {
         uint64_t packets, bytes, drops;
 };
 int nf_world_qdisc_stats(struct nf_world *w, int ifindex, uint32_t handle, struct nf_qdisc_stats *out);
+/* The statistics of the qdisc `handle` on each of n interfaces, from one dump of every qdisc
+ * (found[i] says whether out[i] was filled): what /metrics reads for every fault at once, where a
+ * dump per fault cost O(faults^2). */
+int nf_world_qdisc_stats_many(struct nf_world *w, const int *ifindexes, size_t n, uint32_t handle,
+                              struct nf_qdisc_stats *out, bool *found);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # bench-apply: time to install and remove the same clsact+flower+mirred->ifb(netem) shape for
 # N target CIDRs: netfaultd (POST /v1/faults until 201, DELETE until 200: the daemon replies
-# only after its one netlink transaction is acknowledged), one tc -batch, one tc process per rule.
+# only after its one netlink transaction is acknowledged), one tc -batch, one tc process per rule,
+# and one tc -batch of a u32 chain (the cheapest shape to install by hand).
 . /lab/scenarios/benchlib.sh
 bench_nf_start || exit 0
 state_dump "$WORK/before"
@@ -39,6 +40,13 @@ for n in $APPLY_SIZES; do
         [ $r = 1 ] && tap_eq "bench-apply: tc -batch $n targets: flower filters on eth0 egress" "$(egress_filters)" "$n"
         us=$(tcref_revert_batch)
         bench_emit "\"b\":\"revert\",\"impl\":\"tc-batch\",\"n\":$n,\"unit\":\"ms\",\"v\":$(us2ms "$us")"
+        tcref_cleanup
+        # the cheapest thing by hand: one tc -batch of a u32 chain (same hook, same action; every
+        # packet then walks the chain, see bench-datapath)
+        us=$(tcref_apply_batch u32 "$WORK/targets.$n")
+        bench_emit "\"b\":\"apply\",\"impl\":\"tc-batch-u32\",\"n\":$n,\"unit\":\"ms\",\"v\":$(us2ms "$us")"
+        us=$(tcref_revert_batch)
+        bench_emit "\"b\":\"revert\",\"impl\":\"tc-batch-u32\",\"n\":$n,\"unit\":\"ms\",\"v\":$(us2ms "$us")"
         tcref_cleanup
         r=$((r + 1))
     done

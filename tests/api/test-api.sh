@@ -120,6 +120,15 @@ req DELETE "/v1/faults?dry_run=true";     expect "DELETE /v1/faults takes no que
 req GET "/v1/faults?x=1";                  expect "GET /v1/faults?x=1 is 400" 400 '"field":"x"'
 req GET "/healthz?verbose";                expect "GET /healthz?verbose is 400" 400 '"field":"verbose"'
 req GET "/v1/faults";                      expect "no fault was created by any of them" 200 '{"faults":[]}'
+# Pages of the list (issue 17): limit 1..1000, after a fault id; the list is streamed (chunked).
+req GET "/v1/faults?limit=2&after=f-000000000000"; expect "GET /v1/faults?limit=2&after=... is a page (empty here)" 200 '{"faults":[]}'
+check "GET /v1/faults is streamed (Transfer-Encoding: chunked)" grep -qi '^Transfer-Encoding: chunked' "$T/hdrs"
+for q in "limit=0" "limit=1001" "limit=-1" "limit=1x" "limit=" "limit" "limit=1&limit=2"; do
+  req GET "/v1/faults?$q"; expect "GET /v1/faults?$q is 400 naming limit" 400 '"code":"invalid_query"' '"field":"limit"'
+done
+for q in "after=f-zz" "after=3fa1c29be0d4" "after=" "after=f-3FA1C29BE0D4"; do
+  req GET "/v1/faults?$q"; expect "GET /v1/faults?$q is 400 naming after" 400 '"code":"invalid_query"' '"field":"after"'
+done
 
 bad_body() { # desc body-file substring
   req POST "/v1/faults?dry_run=true" "@$2"

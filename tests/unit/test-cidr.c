@@ -1,4 +1,5 @@
 /* Prefix parsing, normalisation and the set operations behind exclude and conflict checks. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,8 +197,51 @@ static void set_arithmetic_matches_reference(void) {
                 free(out);
 }
 
+/* nf_prefix_parse reads dotted quads itself (issue 17): it must take exactly the addresses
+ * inet_pton takes, with the same value, for tricky and random strings alike. */
+static void quads_match_inet_pton(void) {
+        static const char *const cases[] = {"0.0.0.0", "255.255.255.255", "1.2.3.4", "01.2.3.4", "1.2.3.04", "1.2.3.0",
+                                            "256.1.1.1", "1.2.3", "1.2.3.4.5", "1..2.3", ".1.2.3", "1.2.3.", "1.2.3.4a",
+                                            "0001.2.3.4", "1.2.3.255", "1.2.3.256", "00.0.0.0", "+1.2.3.4", "1.2.3.-4",
+                                            "9999.1.1.1", "1.2.3.4 ", "10.0.0.1/32", "1.2.3.4/08", "1.2.3.4/8"};
+        char s[64];
+        size_t mismatches = 0, n = 0;
+        unsigned seed = 5;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(*cases) + 20000; i++) {
+                const char *c = s;
+                if (i < sizeof(cases) / sizeof(*cases)) {
+                        c = cases[i];
+                } else {
+                        /* random short strings over digits, dots and a leading-zero bias */
+                        static const char alphabet[] = "0123456789...0012";
+                        size_t len = 1 + (seed = seed * 1103515245u + 12345u) % 16;
+                        for (size_t k = 0; k < len; k++)
+                                s[k] = alphabet[((seed = seed * 1103515245u + 12345u) >> 8) % (sizeof(alphabet) - 1)];
+                        s[len] = '\0';
+                }
+                if (strchr(c, '/'))
+                        continue;
+                struct nf_prefix p;
+                unsigned char bytes[4];
+                int want = inet_pton(AF_INET, c, bytes) == 1;
+                int got = nf_prefix_parse(c, &p) == 0 && p.family == AF_INET;
+                uint32_t v = (uint32_t)bytes[0] << 24 | (uint32_t)bytes[1] << 16 | (uint32_t)bytes[2] << 8 | bytes[3];
+                if (got != want || (want && (p.addr != v || p.len != 32))) {
+                        if (mismatches++ < 5)
+                                printf("#   '%s': inet_pton %s, nf_prefix_parse %s\n", c, want ? "takes it" : "refuses it",
+                                       got ? "takes it" : "refuses it");
+                }
+                n++;
+        }
+        tap_ok(mismatches == 0, "dotted quads: nf_prefix_parse agrees with inet_pton on %zu strings (%zu differ)", n,
+               mismatches);
+        struct nf_prefix p;
+        tap_ok(nf_prefix_parse("1.2.3.4/08", &p) == 0 && p.len == 8, "a quad with a prefix length still parses");
+}
+
 int main(void) {
         struct nf_prefix p;
+        quads_match_inet_pton();
         static const char *const good[][2] = {
                 {"10.0.1.10", "10.0.1.10/32"},   {"10.0.0.0/8", "10.0.0.0/8"},      {"10.1.2.3/8", "10.0.0.0/8"},
                 {"0.0.0.0/0", "0.0.0.0/0"},      {"fd00:1::10", "fd00:1::10/128"},  {"fd00:1::10/64", "fd00:1::/64"},

@@ -105,7 +105,7 @@ int main(void) {
         allows("/v1/pods", "GET");
         takes(EVHTTP_REQ_GET, "/healthz", 0, 0);
         takes(EVHTTP_REQ_GET, "/v1/capabilities", 0, 0);
-        takes(EVHTTP_REQ_GET, "/v1/faults", 0, NF_QUERY_POD_UID);
+        takes(EVHTTP_REQ_GET, "/v1/faults", 0, NF_QUERY_POD_UID | NF_QUERY_LIMIT | NF_QUERY_AFTER);
         takes(EVHTTP_REQ_POST, "/v1/faults/", NF_ROUTE_RATE_LIMITED, NF_QUERY_DRY_RUN);
         takes(EVHTTP_REQ_DELETE, "/v1/faults", NF_ROUTE_RATE_LIMITED, 0);
         takes(EVHTTP_REQ_GET, "/v1/faults/f-3fa1c29be0d4", 0, 0);
