@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* A reply larger than this is cut off: a fault list of 128 faults with 10,000 targets each is
  * far below it, and the client never holds more. */
@@ -205,10 +206,39 @@ static void report_progress(const struct nfc_call *call)
                 nfc_call_ok(call) ? "ok" : why);
 }
 
+static double monotonic_s(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* True when the caller's signal count says to stop waiting: at once on a second signal, else
+ * grace_s after the first (noted in *stop_at); the first one is announced on stderr. */
+static int interrupted(const volatile sig_atomic_t *signals, double grace_s, double *stop_at, int running)
+{
+        if (!signals || *signals == 0)
+                return 0;
+        if (*stop_at == 0) {
+                *stop_at = monotonic_s() + grace_s;
+                fprintf(stderr, "netfaultctl: interrupted: waiting up to %.0fs for the %d endpoint%s still answering, "
+                        "so that what they apply is reverted too (interrupt again to stop waiting)\n",
+                        grace_s, running, running == 1 ? "" : "s");
+        }
+        return *signals >= 2 || monotonic_s() >= *stop_at;
+}
+
 int nfc_run(const struct nfc_conn *c, struct nfc_call *calls, size_t n)
+{
+        return nfc_run_interruptible(c, calls, n, NULL, 0);
+}
+
+int nfc_run_interruptible(const struct nfc_conn *c, struct nfc_call *calls, size_t n,
+                          const volatile sig_atomic_t *signals, double grace_s)
 {
         struct transfer *ts = calloc(n ? n : 1, sizeof(*ts));
         CURLM *multi = curl_multi_init();
+        double stop_at = 0;
         int rc = 0;
         if (!ts || !multi) {
                 rc = -ENOMEM;
@@ -245,6 +275,16 @@ int nfc_run(const struct nfc_conn *c, struct nfc_call *calls, size_t n)
                         }
                         if (c->progress)
                                 report_progress(call);
+                }
+                if (running > 0 && interrupted(signals, grace_s, &stop_at, running)) {
+                        /* Given up on: libcurl closes their connections below. A daemon that reads
+                         * the request later still applies it; its duration bounds that fault. */
+                        for (size_t i = 0; i < n; i++)
+                                if (calls[i].status == 0 && !calls[i].transport_error[0])
+                                        snprintf(calls[i].transport_error, sizeof(calls[i].transport_error),
+                                                 "no answer before netfaultctl was interrupted");
+                        rc = -EINTR;
+                        break;
                 }
                 if (running > 0)
                         curl_multi_poll(multi, NULL, 0, 200, NULL);

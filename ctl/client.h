@@ -1,6 +1,7 @@
 #ifndef NFC_CLIENT_H
 #define NFC_CLIENT_H
 /* The HTTP side of netfaultctl: endpoints, credentials and concurrent requests (libcurl multi). */
+#include <signal.h>
 #include <stddef.h>
 
 #define NFC_MAX_ENDPOINTS 1024
@@ -37,6 +38,12 @@ int nfc_token_load(struct nfc_conn *c, const char *path, const char *name, char 
 int nfc_endpoints_load(struct nfc_conn *c, const char *path, char *err, size_t errlen);
 /* Runs every call concurrently; returns when all have finished. 0 or -ENOMEM. */
 int nfc_run(const struct nfc_conn *c, struct nfc_call *calls, size_t n);
+/* The same, but once *signals is non-zero (a signal handler counts SIGINT/SIGTERM/SIGHUP there)
+ * it waits at most grace_s more for the calls still running, and not at all after a second
+ * signal: those are given up (status 0, "no answer before netfaultctl was interrupted") and it
+ * returns -EINTR. signals may be NULL. */
+int nfc_run_interruptible(const struct nfc_conn *c, struct nfc_call *calls, size_t n,
+                          const volatile sig_atomic_t *signals, double grace_s);
 /* The reason a call failed, for a person: transport error, or the server's field and message. */
 void nfc_call_reason(const struct nfc_call *call, char *buf, size_t len);
 void nfc_call_reset(struct nfc_call *call);

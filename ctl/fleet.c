@@ -9,11 +9,16 @@
 #include "ctl/ctl.h"
 #include "ctl/output.h"
 
-static volatile sig_atomic_t stop_signal;
+/* How long an interrupted create still waits for endpoints that have not answered, so that a
+ * fault they apply meanwhile is reverted with the others. A second signal ends the wait. */
+#define STOP_GRACE_S 5.0
+
+static volatile sig_atomic_t stop_signal, stop_count;
 
 static void on_stop(int sig)
 {
         stop_signal = sig;
+        stop_count = stop_count + 1;
 }
 
 static void catch_stop_signals(void)
@@ -202,14 +207,30 @@ int nfc_fleet_create(struct nfc_opts *o, cJSON *body)
                 snprintf(calls[i].path, sizeof(calls[i].path), "/v1/faults%s", o->dry_run ? "?dry_run=true" : "");
                 calls[i].body = text;
         }
-        if (o->hold && !o->dry_run)
-                catch_stop_signals(); /* before the create: a Ctrl-C during it still reverts */
-        nfc_run(&o->conn, calls, n);
+        /* A signal before every endpoint has answered (or before success is reported) must not
+         * leave part of the fleet faulted: what was applied is reverted, and the exit status is
+         * 128 + the signal. A dry run changes nothing, so it keeps the default actions. */
+        if (!o->dry_run)
+                catch_stop_signals();
+        nfc_run_interruptible(&o->conn, calls, n, o->dry_run ? NULL : &stop_count, STOP_GRACE_S);
         take_ids(calls, n);
         size_t failed = 0;
         for (size_t i = 0; i < n; i++)
                 failed += !nfc_call_ok(&calls[i]);
-        if (failed) {
+        if (stop_signal) {
+                rc = 128 + stop_signal;
+                fprintf(stderr, "netfaultctl: %s before the fault was applied everywhere: reverting the %zu "
+                        "endpoint%s that applied it\n", strsignal(stop_signal), n - failed, n - failed == 1 ? "" : "s");
+                for (size_t i = 0; i < n; i++) {
+                        char why[512];
+                        if (nfc_call_ok(&calls[i]))
+                                continue;
+                        nfc_call_reason(&calls[i], why, sizeof(why));
+                        fprintf(stderr, "netfaultctl: %s: %s%s\n", calls[i].endpoint, why,
+                                calls[i].status == 0 ? "; if it still applies the fault, its duration ends it" : "");
+                }
+                revert_everywhere(o, calls, n);
+        } else if (failed) {
                 rc = nfc_calls_exit(calls, n);
                 if (o->json)
                         nfc_print_calls_json(calls, n);

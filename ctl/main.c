@@ -70,7 +70,10 @@ static const char usage_text[] =
 "  1  a server refused (its error code, field and message are printed); for a fleet, the\n"
 "     endpoints that had applied the fault were reverted\n"
 "  2  usage: a bad command line, option value or file\n"
-"  3  an endpoint could not be reached (connection, TLS or timeout) and none refused\n";
+"  3  an endpoint could not be reached (connection, TLS or timeout) and none refused\n"
+"  130, 143, 129  interrupted (SIGINT, SIGTERM, SIGHUP) while a fault was being created: what\n"
+"     was applied anywhere is reverted (endpoints still silent get 5s more to answer; a\n"
+"     second signal stops waiting, and a fault a silent one applies later ends at its --for)\n";
 
 enum {
         OPT_EXCLUDE = 256, OPT_LOCAL_PORT, OPT_PROTOCOL, OPT_INGRESS, OPT_BOTH, OPT_JITTER, OPT_DISTRIBUTION,

@@ -174,6 +174,30 @@ sleep 1.5; kill -KILL $HPID; wait $HPID 2>/dev/null; sleep 1.5
 check "SIGKILL: no revert is sent and the renews stop (the daemons' lease expiry reverts; the lab proves it)" \
   sh -c "! grep -q '^DELETE' '$T/fake.log' && [ \$(grep -c renew '$T/fake.log') -le 1 ]"
 
+# Without --hold, a signal during the fan-out (one endpoint accepts the connection and never
+# answers: a listener that does not accept) reverts what the others applied: after a grace of
+# 5 s for the silent one, or at once on a second signal. Exit 128 + the signal.
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1]); time.sleep(600)' "$T/mute.port" & PIDS="$PIDS $!"
+wait_for test -s "$T/mute.port"; M=http://127.0.0.1:$(cat "$T/mute.port")
+: >"$T/fake.log"
+"$CTL" -e $F -e $M delay 100ms --to 10.0.0.1 --for 2m >/dev/null 2>"$T/int.err" & IPID=$!
+wait_for grep -q '^POST /v1/faults ' "$T/fake.log"; sleep 0.3
+t0=$(date +%s%N); kill -INT $IPID; wait $IPID; RC=$?; ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "SIGINT during a fan-out without --hold: exit 130 (got $RC)" [ $RC = 130 ]
+check "the stand-in's fault is reverted (DELETE sent)" grep -q '^DELETE /v1/faults/f-' "$T/fake.log"
+check "after waiting its 5 s grace for the silent endpoint (${ms} ms)" [ $ms -ge 4500 ] && [ $ms -lt 9000 ]
+check "stderr names the silent endpoint and that its duration bounds it" \
+  sh -c "grep -q '$M: no answer before netfaultctl was interrupted; if it still applies the fault, its duration ends it' '$T/int.err'"
+: >"$T/fake.log"
+"$CTL" -e $F -e $M delay 100ms --to 10.0.0.1 --for 2m >/dev/null 2>"$T/int.err" & IPID=$!
+wait_for grep -q '^POST /v1/faults ' "$T/fake.log"; sleep 0.3
+t0=$(date +%s%N); kill -TERM $IPID; sleep 0.3; kill -TERM $IPID; wait $IPID; RC=$?; ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "SIGTERM twice: exit 143 (got $RC) without waiting out the grace (${ms} ms)" [ $RC = 143 ] && [ $ms -lt 3000 ]
+check "and the stand-in's fault is reverted" grep -q '^DELETE /v1/faults/f-' "$T/fake.log"
+
 # --- credentials: D again with TLS, bearer tokens and a client CA
 kill -TERM $DPID; wait $DPID 2>/dev/null
 ssl() { openssl "$@" >/dev/null 2>&1; }

@@ -1,9 +1,10 @@
 #!/bin/sh
 # initramfs.sh OUT.cpio.gz NETFAULTD_BINARY [MODULES_DIR]
 # Build the kernel lab's initramfs: busybox, the real iproute2/iputils/iperf3/
-# curl binaries with their libraries, the netfaultd binary under test, the
-# lab's kernel modules, /init and the guest scripts and scenarios; with NETFAULTD_LAB_IMAGE, the
-# container image's root filesystem as /image (run-image.sh).
+# curl binaries with their libraries, the netfaultd binary under test (netfaultctl and
+# Prometheus when run.sh passes them), the lab's kernel modules, /init and the guest scripts
+# and scenarios; with NETFAULTD_LAB_IMAGE, the container image's root filesystem as /image
+# (run-image.sh).
 # MODULES_DIR defaults to $NETFAULTD_LAB_CACHE/modules (see kernel.sh).
 # NETFAULTD_BINARY may be "-" to build an image without the daemon.
 set -eu
@@ -83,6 +84,17 @@ for t in $TOOLS; do
 done
 if [ "$daemon" != "-" ]; then
     copy_with_libs "$daemon" /usr/bin/netfaultd
+fi
+# netfaultctl (libcurl's multi interface, its TLS and cJSON come with it through ldd): the
+# ctl scenario drives several daemons with it. NETFAULTD_LAB_CTL is set by run.sh.
+if [ -n "${NETFAULTD_LAB_CTL:-}" ]; then
+    [ -x "$NETFAULTD_LAB_CTL" ] || die "netfaultctl '$NETFAULTD_LAB_CTL' is missing or not executable"
+    copy_with_libs "$NETFAULTD_LAB_CTL" /usr/bin/netfaultctl
+fi
+# Debian's Prometheus server (Go, dynamically linked only to libc) for the metrics scenario,
+# when run.sh found one on the host (NETFAULTD_LAB_PROMETHEUS); the scenario skips without it.
+if [ -n "${NETFAULTD_LAB_PROMETHEUS:-}" ]; then
+    copy_with_libs "$NETFAULTD_LAB_PROMETHEUS" /usr/bin/prometheus
 fi
 [ -e "$stage"/lib64/ld-linux-x86-64.so.2 ] || cp -L /lib64/ld-linux-x86-64.so.2 "$stage"/lib64/
 # Debian's usrmerge layout: /lib -> usr/lib is not needed, ldd gave real paths.

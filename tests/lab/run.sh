@@ -2,7 +2,7 @@
 # run.sh: the netfaultd kernel lab's host-side runner.
 #
 #   run.sh --build-dir DIR [--scenario NAME[,NAME...]] [--shell] [--keep]
-#          [--timeout SECONDS] [--netfaultd PATH] [--verbose] [--kernel-log]
+#          [--timeout SECONDS] [--netfaultd PATH] [--netfaultctl PATH] [--verbose] [--kernel-log]
 #
 # Fetches Debian's cloud kernel (kernel.sh), builds an initramfs with the
 # netfaultd binary from DIR/daemon/netfaultd (initramfs.sh), boots it ONCE
@@ -20,8 +20,9 @@ verbose=${NETFAULTD_LAB_VERBOSE:-0}
 timeout_s=${NETFAULTD_LAB_TIMEOUT:-1400}
 scenario_timeout=${NETFAULTD_LAB_SCENARIO_TIMEOUT:-240}
 netfaultd=
+netfaultctl=
 klog=0
-memory=${NETFAULTD_LAB_MEMORY:-768}
+memory=${NETFAULTD_LAB_MEMORY:-}
 
 usage() {
     sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
@@ -41,6 +42,8 @@ while [ $# -gt 0 ]; do
         --timeout=*) timeout_s=${1#*=}; shift ;;
         --netfaultd) netfaultd=${2:-}; shift 2 ;;
         --netfaultd=*) netfaultd=${1#*=}; shift ;;
+        --netfaultctl) netfaultctl=${2:-}; shift 2 ;;
+        --netfaultctl=*) netfaultctl=${1#*=}; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
     esac
@@ -116,6 +119,24 @@ if [ ! -x "$netfaultd" ]; then
     daemon_arg=-
     no_daemon="no netfaultd binary at $netfaultd: daemon scenarios will fail"
 fi
+# netfaultctl (the ctl scenario) beside the daemon: BUILD/ctl/netfaultctl unless named.
+[ -n "$netfaultctl" ] || netfaultctl=$build_dir/ctl/netfaultctl
+case $netfaultctl in
+    /*) ;;
+    *) [ -x "$netfaultctl" ] || netfaultctl=$build_dir/$netfaultctl ;;
+esac
+[ -x "$netfaultctl" ] && export NETFAULTD_LAB_CTL=$netfaultctl
+# A real Prometheus server (Debian's package, ~50 MB) for the metrics scenario, only when that
+# scenario runs and the host has one; the guest then gets more memory for its TSDB and Go heap.
+prometheus=${NETFAULTD_LAB_PROMETHEUS_BIN:-/usr/bin/prometheus}
+case ",$scenarios," in
+    *,all,*|*,metrics,*|*,94-metrics,*)
+        if [ -x "$prometheus" ]; then
+            export NETFAULTD_LAB_PROMETHEUS=$prometheus
+            memory=${memory:-1280}
+        fi ;;
+esac
+memory=${memory:-768}
 "$here/initramfs.sh" "$work/initrd.gz" "$daemon_arg" "$cache/modules" >&2 ||
     fail_early "initramfs.sh failed (see stderr)"
 t_prep=$(elapsed)
