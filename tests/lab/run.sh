@@ -126,11 +126,12 @@ case $netfaultctl in
     *) [ -x "$netfaultctl" ] || netfaultctl=$build_dir/$netfaultctl ;;
 esac
 [ -x "$netfaultctl" ] && export NETFAULTD_LAB_CTL=$netfaultctl
-# A real Prometheus server (Debian's package, ~50 MB) for the metrics scenario, only when that
-# scenario runs and the host has one; the guest then gets more memory for its TSDB and Go heap.
+# A real Prometheus server (Debian's package, ~50 MB) for the metrics and guard scenarios, only
+# when one of them runs and the host has one; the guest then gets more memory for its TSDB and
+# Go heap.
 prometheus=${NETFAULTD_LAB_PROMETHEUS_BIN:-/usr/bin/prometheus}
 case ",$scenarios," in
-    *,all,*|*,metrics,*|*,94-metrics,*)
+    *,all,*|*,metrics,*|*,94-metrics,*|*,guard,*|*,96-guard,*)
         if [ -x "$prometheus" ]; then
             export NETFAULTD_LAB_PROMETHEUS=$prometheus
             memory=${memory:-1280}
