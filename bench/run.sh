@@ -331,7 +331,8 @@ CONF
     fi
     local lab_args=()
     [ "$keep" = 1 ] && lab_args+=(--keep)
-    local scen=bench-apply,bench-datapath,bench-fidelity,bench-footprint,bench-stall,bench-metrics
+    # NETFAULTD_BENCH_GUEST=bench-metrics,... runs only those (a partial run: its file says so).
+    local scen=${NETFAULTD_BENCH_GUEST:-bench-apply,bench-datapath,bench-fidelity,bench-footprint,bench-stall,bench-metrics}
     say "guest: booting the kernel lab once for $scen (TAP relayed below)"
     NETFAULTD_LAB_CACHE=$build_dir/lab-cache NETFAULTD_LAB_SCENARIO_TIMEOUT=600 NETFAULTD_LAB_TIMEOUT=1500 \
         "$lab/tests/lab/run.sh" --build-dir "$build_dir" --netfaultd "$nfd" --scenario "$scen" \
@@ -351,11 +352,13 @@ CONF
 cmdline=bench/run.sh
 [ "$quick" = 1 ] && cmdline="$cmdline --quick"
 [ -n "$only" ] && cmdline="$cmdline --only $only"
+[ -n "${NETFAULTD_BENCH_GUEST:-}" ] && cmdline="NETFAULTD_BENCH_GUEST=$NETFAULTD_BENCH_GUEST $cmdline"
 mkdir -p "$bench/results"
 out=$bench/results/$(date -u +%Y-%m-%d)-$commit.json
 [ "$quick" = 1 ] && out=$bench/results/$(date -u +%Y-%m-%d)-$commit-quick.json
 # a partial run names its part, so that a host run and a guest run of one commit keep both files
 [ -n "$only" ] && out=${out%.json}-$only.json
+[ -n "${NETFAULTD_BENCH_GUEST:-}" ] && out=${out%.json}-$(echo "$NETFAULTD_BENCH_GUEST" | tr , +).json
 python3 "$bench/report.py" --raw "$raw" --out "$out" \
     --meta date="$date_utc" commit="$commit" commit_dirty="$dirty" quick="$quick" \
     host_kernel="$(uname -r)" guest_kernel="$(cat "$work/guest-kernel" 2>/dev/null)" \
@@ -365,7 +368,7 @@ python3 "$bench/report.py" --raw "$raw" --out "$out" \
     os="$(. /etc/os-release && echo "$PRETTY_NAME")" \
     command="$cmdline" \
     wall_s="$(( $(date +%s) - t_start ))" || die "report.py failed (raw samples in $raw)"
-if [ "$quick" = 1 ] || [ -n "$only" ]; then
+if [ "$quick" = 1 ] || [ -n "$only" ] || [ -n "${NETFAULTD_BENCH_GUEST:-}" ]; then
     say "wrote $out (not copied to latest.json: partial run)"
 else
     cp "$out" "$bench/results/latest.json"
