@@ -60,7 +60,7 @@ say "building the release binary in $build_dir"
 if [ ! -f "$build_dir/build.ninja" ]; then
     meson setup "$build_dir" "$repo" --buildtype=release -Dlab=false >/dev/null || die "meson setup failed"
 fi
-ninja -C "$build_dir" netfaultd bench/planbench >/dev/null || die "ninja failed"
+ninja -C "$build_dir" netfaultd bench/planbench bench/guardbench >/dev/null || die "ninja failed"
 nfd=$build_dir/netfaultd
 [ -x "$nfd" ] || die "no $nfd"
 buildtype=$(meson introspect --buildoptions "$build_dir" 2>/dev/null |
