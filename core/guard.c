@@ -56,7 +56,7 @@ static void trip(struct nf_guard *g) {
 
         snprintf(why, sizeof(why), "guard abort: probes[%d] (%s) failed %u rounds in a row: %.80s", g->first_failed,
                  nf_probe_kind_name(p->kind), g->consecutive, res ? res->error : "");
-        cJSON_AddStringToObject(j, "state", "aborted");
+        cJSON_ReplaceItemInObjectCaseSensitive(j, "state", cJSON_CreateString("aborted"));
         cJSON_AddNumberToObject(j, "failing_probe", g->first_failed);
         detail = cJSON_PrintUnformatted(j);
         cJSON_Delete(j);

@@ -68,6 +68,7 @@ if nf_create "guard http" "{\"name\":\"guarded\",\"targets\":[\"10.0.2.10/32\"],
     tap_eq "guard http: the failing probe" "$(json_num failing_probe)" 0
     tap_check "guard http: the reason names the probe and status 500" body_has '"aborted_reason":"guard abort: probes\[0\] (http)[^"]*status 500'
     tap_check "guard http: its last results are kept" body_has '"error":"status 500 is not expected"'
+    tap_eq "guard http: the kept guard says aborted, once" "$(printf '%s' "$NF_BODY" | grep -o '"state":"[a-z]*"' | tr '\n' ' ')" '"state":"aborted" "state":"aborted" '
     echo 200 >$SVC/status
     state_same "guard http: tc/link state after the abort equals the state before" "$WORK/before"
     tap_check "guard http: the audit log has the revert with reason guard_abort" grep -q '"reason":"guard_abort"' "$NF_LOG"
