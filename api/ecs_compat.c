@@ -199,6 +199,10 @@ static cJSON *as_fault(enum nf_ecs_kind kind, const struct nf_ecs_req *q, const 
                         fx = cJSON_AddObjectToObject(o, "loss");
                         cJSON_AddNumberToObject(fx, "percent", (double)q->loss_pct);
                 }
+                /* The agent's share of flows is ours: buckets of the 5-tuple's hash (netem/plan.h),
+                 * 1..100 already checked in its words (ecs_json.c). */
+                if (q->has_flows)
+                        cJSON_AddNumberToObject(o, "flows_percent", (double)q->flows_pct);
         }
         if (q->filter.n)
                 cJSON_AddItemToObject(o, "exclude", string_list(&q->filter));
@@ -262,7 +266,7 @@ static void start(struct nf_api *api, struct evhttp_request *req, enum nf_ecs_ki
         struct nf_ecs_req q;
         struct nf_spec spec;
         struct nf_err e;
-        char name[NF_MAX_NAME + 1], msg[NF_ECS_MSG_MAX];
+        char name[NF_MAX_NAME + 1];
 
         if (from_web_page(req) || read_request(req, kind, &q) < 0)
                 return;
@@ -279,15 +283,6 @@ static void start(struct nf_api *api, struct evhttp_request *req, enum nf_ecs_ki
                         return reply_error(req, 409, latency ? "There is already one network latency fault running"
                                                              : "There is already one network packet loss fault running");
                 }
-        }
-        /* After the 409, as the agent applies FlowsPercent only once nothing else runs. */
-        if (q.has_flows && q.flows_pct != 100) {
-                snprintf(msg, sizeof(msg),
-                         "invalid value %lld for parameter FlowsPercent: netfaultd impairs every flow to the sources, "
-                         "so it takes 100 (or no FlowsPercent) only",
-                         (long long)q.flows_pct);
-                nf_ecs_req_free(&q);
-                return reply_error(req, 400, msg);
         }
         if (kind == NF_ECS_BLACKHOLE && strcmp(q.traffic, "egress") == 0 && q.port == TMDS_PORT) {
                 bool have = false;

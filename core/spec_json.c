@@ -264,6 +264,18 @@ static int cross_check(const struct nf_spec *s, struct nf_err *e) {
                 return nf_fail(e, NF_ERR_INVALID, "conflict", f, "%s: need \"protocol\": \"tcp\" or \"udp\" (protocol is '%s')", f,
                                nf_proto_name(s->proto));
         }
+        /* A share of flows goes through per-bucket netems on the ifb (netem/plan.h): a blackhole
+         * has no ifb, and a rate would shape each 1 % bucket apart rather than the share. */
+        if (s->flows_percent && s->fx.blackhole)
+                return nf_fail(e, NF_ERR_INVALID, "conflict", "flows_percent",
+                               "flows_percent: %u needs a netem effect; a blackhole drops every matched flow "
+                               "(for a share of flows use \"loss\": {\"percent\": 100})",
+                               s->flows_percent);
+        if (s->flows_percent && s->fx.has_rate)
+                return nf_fail(e, NF_ERR_INVALID, "conflict", "flows_percent",
+                               "flows_percent: %u cannot go with rate, which would limit each 1%% bucket of flows "
+                               "apart rather than the share as a whole",
+                               s->flows_percent);
         if (s->lease_s > s->duration_s)
                 return nf_fail(e, NF_ERR_INVALID, "conflict", "lease_s", "lease_s: %u is longer than duration_s %u", s->lease_s,
                                s->duration_s);
@@ -334,7 +346,8 @@ static int check_duplicates(const cJSON *item, const char *path, struct nf_err *
 }
 
 const char *const nf_spec_members[] = {"targets",   "exclude", "protocol",   "ports",   "local_ports",         "interfaces",
-                                       "direction", "name",    "duration_s", "lease_s", "allow_control_plane", "netns", "guard", NULL};
+                                       "direction", "name",    "duration_s", "lease_s", "allow_control_plane", "netns", "guard",
+                                       "flows_percent", NULL};
 
 int nf_validate_fault(const cJSON *root, const struct nf_validate_limits *lim, struct nf_spec *s, struct nf_err *e) {
         static const char *const proto_names[] = {"all", "tcp", "udp", "icmp"};
@@ -375,6 +388,9 @@ int nf_validate_fault(const cJSON *root, const struct nf_validate_limits *lim, s
         if (nf_json_get_integer(root, NULL, "lease_s", false, 1, lim->max_duration_s, &dur, &has_dur, e) < 0)
                 return -1;
         s->lease_s = has_dur ? (uint32_t)dur : 0;
+        if (nf_json_get_integer(root, NULL, "flows_percent", false, 1, 100, &dur, &has_dur, e) < 0)
+                return -1;
+        s->flows_percent = has_dur && dur < 100 ? (uint8_t)dur : 0;
         if ((v = cJSON_GetObjectItemCaseSensitive(root, "allow_control_plane")) &&
             nf_json_bool(v, "allow_control_plane", &s->allow_control_plane, e) < 0)
                 return -1;
@@ -451,6 +467,8 @@ cJSON *nf_spec_to_json(const struct nf_spec *s, bool compact) {
         if (s->lease_s)
                 cJSON_AddNumberToObject(o, "lease_s", s->lease_s);
         cJSON_AddBoolToObject(o, "allow_control_plane", s->allow_control_plane);
+        if (s->flows_percent)
+                cJSON_AddNumberToObject(o, "flows_percent", s->flows_percent);
         if (s->guard)
                 cJSON_AddItemToObject(o, "guard", nf_guard_spec_to_json(s->guard));
         if (s->netns.kind != NF_NETNS_SELF) {
@@ -504,8 +522,14 @@ cJSON *nf_plan_to_json(const struct nf_plan *p, bool filters) {
                         cJSON_AddNumberToObject(ifb, "ifindex", l->ifb_ifindex);
                         cJSON_AddStringToObject(ifb, "alias", l->ifb_alias);
                         snprintf(h, sizeof(h), "%x:", NF_QDISC_MAJOR);
-                        cJSON_AddStringToObject(ifb, "qdisc", "netem");
+                        cJSON_AddStringToObject(ifb, "qdisc", p->flows_percent ? "drr" : "netem");
                         cJSON_AddStringToObject(ifb, "qdisc_handle", h);
+                        if (p->flows_percent) {
+                                cJSON *fl = cJSON_AddObjectToObject(ifb, "flows");
+                                cJSON_AddStringToObject(fl, "filter", "flow hash keys src,dst,proto,proto-src,proto-dst");
+                                cJSON_AddNumberToObject(fl, "buckets", NF_FLOW_BUCKETS);
+                                cJSON_AddNumberToObject(fl, "buckets_with_netem", p->flows_percent);
+                        }
                 }
                 cJSON_AddItemToArray(links, lo);
         }

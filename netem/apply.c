@@ -198,6 +198,8 @@ static const char *request_name(uint16_t type) {
                 return "deleting a qdisc";
         case RTM_NEWTFILTER:
                 return "adding a filter";
+        case RTM_NEWTCLASS:
+                return "adding a class";
         case RTM_DELTFILTER:
                 return "deleting filters";
         case RTM_NEWLINK:
@@ -207,6 +209,26 @@ static const char *request_name(uint16_t type) {
         default:
                 return "a request";
         }
+}
+
+/* The fault's qdiscs on its ifb: netem as the root, or for a share of flows (netem/plan.h) the
+ * drr root, its buckets, the flow filter and a netem under each bucket of the share. Every
+ * bucket exists before the filter that sends packets to it: drr drops what is classified to a
+ * class it does not have. */
+static void queue_ifb_qdiscs(struct nf_applier *a, int ifb, const struct nf_plan *p) {
+        uint32_t root = TC_H_MAKE(NF_QDISC_MAJOR << 16, 0);
+        if (!p->flows_percent) {
+                queue(a, nf_enc_netem(room(a), ifb, root, TC_H_ROOT, &p->netem), 0);
+                return;
+        }
+        queue(a, nf_enc_drr(room(a), ifb, root, TC_H_ROOT), 0);
+        for (uint32_t k = 1; k <= NF_FLOW_BUCKETS; k++)
+                queue(a, nf_enc_drr_class(room(a), ifb, root | k, root), 0);
+        for (uint32_t k = 1; k <= p->flows_percent; k++)
+                queue(a, nf_enc_netem(room(a), ifb, TC_H_MAKE(k << 16, 0), root | k, &p->netem), 0);
+        uint32_t keys = 1u << FLOW_KEY_SRC | 1u << FLOW_KEY_DST | 1u << FLOW_KEY_PROTO | 1u << FLOW_KEY_PROTO_SRC |
+                        1u << FLOW_KEY_PROTO_DST;
+        queue(a, nf_enc_flow_hash(room(a), ifb, root, NF_FLOW_PRIO, keys, NF_FLOW_BUCKETS, root | 1), 0);
 }
 
 /* Queues the flower filters of keys[first..n_keys) on every link of the plan; the handle of
@@ -284,8 +306,7 @@ int nf_apply(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_erro
                         continue;
                 queue(a, nf_enc_ifb_add(room(a), l->ifb_name, l->ifb_ifindex), 0);
                 queue(a, nf_enc_link_up_alias(room(a), l->ifb_ifindex, l->ifb_alias), 0);
-                queue(a, nf_enc_netem(room(a), l->ifb_ifindex, TC_H_MAKE(NF_QDISC_MAJOR << 16, 0), TC_H_ROOT, &p->netem),
-                      0);
+                queue_ifb_qdiscs(a, l->ifb_ifindex, p);
         }
         queue_filters(a, p, 0);
         r = nf_nl_end(&a->nl, &nlerr);

@@ -1,6 +1,7 @@
 #include "netem/caps.h"
 
 #include <errno.h>
+#include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
@@ -24,6 +25,8 @@ static const struct {
         [NF_CAP_CLS_FLOWER] = {"flower", "classifier", "cls_flower"},
         [NF_CAP_ACT_MIRRED] = {"mirred", "action", "act_mirred"},
         [NF_CAP_ACT_GACT] = {"gact", "action", "act_gact"},
+        [NF_CAP_QDISC_DRR] = {"drr", "qdisc", "sch_drr"},
+        [NF_CAP_CLS_FLOW] = {"flow", "classifier", "cls_flow"},
 };
 
 const char *nf_cap_name(enum nf_cap c) {
@@ -67,6 +70,14 @@ int nf_caps_probe(struct nf_nl *nl, struct nf_caps *c) {
                 return 0; /* nothing else can be tried without a link of our own */
         one(nl, nf_enc_link_up_alias(NF_MSGBUF(buf), PROBE_IFINDEX, NF_LINK_ALIAS_PREFIX "probe"), &e);
 
+        /* A share of flows (flows_percent) needs drr: tried as the root for a moment, then
+         * deleted for netem's probe. */
+        uint32_t root = TC_H_MAKE(NF_QDISC_MAJOR << 16, 0);
+        r = one(nl, nf_enc_drr(NF_MSGBUF(buf), PROBE_IFINDEX, root, TC_H_ROOT), &e);
+        record(c, NF_CAP_QDISC_DRR, r, &e);
+        if (r == 0)
+                one(nl, nf_enc_qdisc_del(NF_MSGBUF(buf), PROBE_IFINDEX, root, TC_H_ROOT), &e);
+
         struct nf_netem_params np = {.limit = 1000};
         r = one(nl, nf_enc_netem(NF_MSGBUF(buf), PROBE_IFINDEX, TC_H_MAKE(NF_QDISC_MAJOR << 16, 0), TC_H_ROOT, &np),
                 &e);
@@ -80,6 +91,11 @@ int nf_caps_probe(struct nf_nl *nl, struct nf_caps *c) {
                 r = one(nl, nf_enc_flower(NF_MSGBUF(buf), PROBE_IFINDEX, parent, NF_PRIO_BASE, 1, NF_DIR_EGRESS, &key, NULL),
                         &e);
                 record(c, NF_CAP_CLS_FLOWER, r, &e);
+                /* The flow classifier on the hook, so that it is known even without drr. */
+                r = one(nl, nf_enc_flow_hash(NF_MSGBUF(buf), PROBE_IFINDEX, parent, NF_PRIO_BASE + 1, 1u << FLOW_KEY_DST, 1,
+                                             root | 1),
+                        &e);
+                record(c, NF_CAP_CLS_FLOW, r, &e);
                 if (r == 0) {
                         /* Actions are tried on flower filters of their own; without flower they stay unknown. */
                         struct nf_action_ref drop = {.kind = NF_ACTION_DROP, .index = PROBE_ACT_INDEX};
@@ -104,7 +120,8 @@ int nf_caps_probe(struct nf_nl *nl, struct nf_caps *c) {
 }
 
 bool nf_caps_needed(const struct nf_spec *s, enum nf_cap cap) {
-        return nf_action_info(nf_effects_action(&s->fx))->caps & NF_CAP_BIT(cap);
+        uint32_t flows = s->flows_percent ? NF_CAP_BIT(NF_CAP_QDISC_DRR) | NF_CAP_BIT(NF_CAP_CLS_FLOW) : 0;
+        return (nf_action_info(nf_effects_action(&s->fx))->caps | flows) & NF_CAP_BIT(cap);
 }
 
 int nf_caps_missing(const struct nf_caps *c, const struct nf_spec *s) {

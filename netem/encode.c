@@ -177,6 +177,44 @@ struct nlmsghdr *nf_enc_netem(struct nf_msgbuf mb, int ifindex, uint32_t handle,
         return nlh;
 }
 
+/* A share of flows (flows_percent): a drr qdisc as the root of our ifb, one class per hash
+ * bucket, and a flow filter hashing each packet's 5-tuple into a bucket. tc sends the drr qdisc
+ * with no options and a class with an empty options nest (the kernel takes the link's MTU as
+ * quantum); the flow filter's attributes go in tc's order: keys, divisor, baseclass, mode. */
+struct nlmsghdr *nf_enc_qdisc_del(struct nf_msgbuf mb, int ifindex, uint32_t handle, uint32_t parent) {
+        return tc_header(mb.buf, mb.len, RTM_DELQDISC, 0, ifindex, handle, parent, 0);
+}
+
+struct nlmsghdr *nf_enc_drr(struct nf_msgbuf mb, int ifindex, uint32_t handle, uint32_t parent) {
+        struct nlmsghdr *nlh = tc_header(mb.buf, mb.len, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, ifindex, handle, parent, 0);
+        if (!nlh || !put_strz(nlh, mb.len, TCA_KIND, "drr"))
+                return NULL;
+        return nlh;
+}
+
+struct nlmsghdr *nf_enc_drr_class(struct nf_msgbuf mb, int ifindex, uint32_t classid, uint32_t parent) {
+        struct nlmsghdr *nlh =
+                tc_header(mb.buf, mb.len, RTM_NEWTCLASS, NLM_F_CREATE | NLM_F_EXCL, ifindex, classid, parent, 0);
+        struct nlattr *opt;
+        if (!nlh || !put_strz(nlh, mb.len, TCA_KIND, "drr") || !(opt = nest_start(nlh, mb.len, TCA_OPTIONS)))
+                return NULL;
+        nest_end(nlh, opt);
+        return nlh;
+}
+
+struct nlmsghdr *nf_enc_flow_hash(struct nf_msgbuf mb, int ifindex, uint32_t parent, uint16_t prio, uint32_t keys,
+                                  uint32_t divisor, uint32_t baseclass) {
+        struct nlmsghdr *nlh = tc_header(mb.buf, mb.len, RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL, ifindex, 0, parent,
+                                         TC_H_MAKE((uint32_t)prio << 16, htons(ETH_P_ALL)));
+        struct nlattr *opt;
+        if (!nlh || !put_strz(nlh, mb.len, TCA_KIND, "flow") || !(opt = nest_start(nlh, mb.len, TCA_OPTIONS)) ||
+            !put_u32(nlh, mb.len, TCA_FLOW_KEYS, keys) || !put_u32(nlh, mb.len, TCA_FLOW_DIVISOR, divisor) ||
+            !put_u32(nlh, mb.len, TCA_FLOW_BASECLASS, baseclass) || !put_u32(nlh, mb.len, TCA_FLOW_MODE, FLOW_MODE_HASH))
+                return NULL;
+        nest_end(nlh, opt);
+        return nlh;
+}
+
 static bool put_action(struct nlmsghdr *nlh, size_t buflen, const struct nf_action_ref *a) {
         struct nlattr *acts, *act, *opts;
         if (!(acts = nest_start(nlh, buflen, TCA_FLOWER_ACT)) || !(act = nest_start(nlh, buflen, 1)) ||

@@ -16,6 +16,15 @@ struct nlmsghdr *nf_enc_clsact(struct nf_msgbuf mb, uint16_t type, int ifindex);
 struct nlmsghdr *nf_enc_netem(struct nf_msgbuf mb, int ifindex, uint32_t handle, uint32_t parent,
                               const struct nf_netem_params *p);
 
+/* A share of flows: drr qdisc and class, and a flow filter in hash mode (classid =
+ * baseclass + hash of the keys modulo divisor). */
+/* Deletes a qdisc (with its classes, filters and children). */
+struct nlmsghdr *nf_enc_qdisc_del(struct nf_msgbuf mb, int ifindex, uint32_t handle, uint32_t parent);
+struct nlmsghdr *nf_enc_drr(struct nf_msgbuf mb, int ifindex, uint32_t handle, uint32_t parent);
+struct nlmsghdr *nf_enc_drr_class(struct nf_msgbuf mb, int ifindex, uint32_t classid, uint32_t parent);
+struct nlmsghdr *nf_enc_flow_hash(struct nf_msgbuf mb, int ifindex, uint32_t parent, uint16_t prio, uint32_t keys,
+                                  uint32_t divisor, uint32_t baseclass);
+
 /* Filters. parent is the clsact hook (egress or ingress). */
 struct nf_action_ref {
         enum nf_action_kind kind;

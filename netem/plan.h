@@ -31,6 +31,13 @@
 #define NF_IFB_PREFIX "nf"       /* ifb link of slot s on ifindex i: nf{e|i}<s>.<i> */
 #define NF_IFB_INDEX_BASE 0x4e460000 /* ifindex of our ifb links: base + 64s + link number */
 #define NF_LINK_ALIAS_PREFIX "netfaultd:"
+/* A share of flows (flows_percent): the ifb's root is a drr qdisc (handle NF_QDISC_MAJOR:) with
+ * NF_FLOW_BUCKETS classes NF_QDISC_MAJOR:1..NF_FLOW_BUCKETS; a flow filter hashes each packet's
+ * 5-tuple (keys src, dst, proto, proto-src, proto-dst) into one, so a flow stays in its bucket
+ * for its whole life; buckets 1..flows_percent hold a netem each (handle k:), the others drr's
+ * default pfifo, which passes packets on untouched. */
+#define NF_FLOW_BUCKETS 100u
+#define NF_FLOW_PRIO 1u
 
 struct nf_iface {
         int ifindex;
@@ -58,6 +65,7 @@ struct nf_plan_link {
 struct nf_plan {
         unsigned slot;
         struct nf_netem_params netem;
+        unsigned flows_percent; /* 1..99: that share of flows; 0: every packet (one netem, root of the ifb) */
         struct nf_filter_key *keys; /* in the order of the effective prefixes, later additions at the end */
         size_t n_keys;
         struct nf_plan_link *links;

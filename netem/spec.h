@@ -79,6 +79,9 @@ struct nf_spec {
         uint32_t duration_s;
         uint32_t lease_s;          /* 0: no lease; else reverted unless renewed within this time */
         bool allow_control_plane;  /* false: metadata endpoints and our API stay untouched */
+        /* The share of flows (connections, by 5-tuple) the effects apply to, 1..99; 0 means
+         * every matched packet, the default (and what 100 normalises to). */
+        uint8_t flows_percent;
         /* Steady-state probes that revert the fault when they fail (core/guard.h): the core's
          * business, kept here so that it travels and is journaled with the spec; a flat
          * allocation, freed with it. NULL: none. */

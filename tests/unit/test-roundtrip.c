@@ -47,6 +47,7 @@ static const char *const specs[] = {
         "{\"targets\":[\"192.0.2.0/24\"],\"protocol\":\"icmp\",\"rate\":{\"kbit\":40000000},\"duration_s\":3600}",
         "{\"targets\":[\"10.9.0.0/16\",\"db.example.internal\",\"aws:S3:eu-west-1\"],\"delay\":{\"ms\":300},"
         "\"lease_s\":30,\"duration_s\":120}",
+        "{\"targets\":[\"10.0.4.0/24\"],\"loss\":{\"percent\":100},\"flows_percent\":30,\"direction\":\"both\"}",
         "{\"targets\":[\"fd00:1::/48\"],\"protocol\":\"tcp\",\"local_ports\":[8080],\"direction\":\"ingress\","
         "\"delay\":{\"ms\":50,\"jitter_ms\":20,\"correlation\":5,\"distribution\":\"paretonormal\"},"
         "\"duplicate\":{\"percent\":3}}",
@@ -164,8 +165,17 @@ static int encode(const struct nf_spec *s, struct bytes *out) {
                         continue;
                 put_msg(out, nf_enc_ifb_add(NF_MSGBUF(buf), l->ifb_name, l->ifb_ifindex));
                 put_msg(out, nf_enc_link_up_alias(NF_MSGBUF(buf), l->ifb_ifindex, l->ifb_alias));
-                put_msg(out, nf_enc_netem(NF_MSGBUF(buf), l->ifb_ifindex, TC_H_MAKE(NF_QDISC_MAJOR << 16, 0), TC_H_ROOT,
-                                          &p.netem));
+                uint32_t root = TC_H_MAKE(NF_QDISC_MAJOR << 16, 0);
+                if (!p.flows_percent) {
+                        put_msg(out, nf_enc_netem(NF_MSGBUF(buf), l->ifb_ifindex, root, TC_H_ROOT, &p.netem));
+                        continue;
+                }
+                /* A share of flows: what apply.c queues on the ifb (netem/plan.h). */
+                put_msg(out, nf_enc_drr(NF_MSGBUF(buf), l->ifb_ifindex, root, TC_H_ROOT));
+                for (uint32_t k = 1; k <= p.flows_percent; k++)
+                        put_msg(out, nf_enc_netem(NF_MSGBUF(buf), l->ifb_ifindex, TC_H_MAKE(k << 16, 0), root | k, &p.netem));
+                put_msg(out, nf_enc_flow_hash(NF_MSGBUF(buf), l->ifb_ifindex, root, NF_FLOW_PRIO, 0x1f, NF_FLOW_BUCKETS,
+                                              root | 1));
         }
         for (size_t i = 0; i < p.n_links; i++) {
                 const struct nf_plan_link *l = &p.links[i];

@@ -94,6 +94,11 @@ static const struct bad_case bad[] = {
         {"{\"targets\":[\"10.0.0.1\"],\"local_ports\":[8080],\"blackhole\":true}", 400, "local_ports", "protocol"},
         {"{\"targets\":[\"10.0.0.1\"],\"protocol\":\"tcp\",\"local_ports\":[\"x\"],\"blackhole\":true}", 400, "local_ports[0]", "'x'"},
         {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"lease_s\":0}", 400, "lease_s", "0 is out of range"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"flows_percent\":0}", 400, "flows_percent", "0 is out of range"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"flows_percent\":101}", 400, "flows_percent", "101 is out of range"},
+        {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"flows_percent\":\"30\"}", 400, "flows_percent", "flows_percent"},
+        {"{\"targets\":[\"10.0.0.1\"],\"blackhole\":true,\"flows_percent\":30}", 400, "flows_percent", "a blackhole drops every"},
+        {"{\"targets\":[\"10.0.0.1\"],\"rate\":{\"kbit\":100},\"flows_percent\":30}", 400, "flows_percent", "cannot go with rate"},
         {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"duration_s\":60,\"lease_s\":61}", 400, "lease_s", "longer than duration_s"},
         {"{\"targets\":[\"10.0.0.1\"],\"delay\":{\"ms\":1},\"allow_control_plane\":1}", 400, "allow_control_plane", "expected true or false"},
         /* name, duration */
@@ -274,6 +279,15 @@ int main(void) {
                        s.n_local_ports == 1 && s.local_ports[0].lo == 8080 && s.lease_s == 30 && s.allow_control_plane &&
                        s.direction == NF_DIR_INGRESS,
                "accepts local_ports, ingress, lease_s and allow_control_plane");
+        nf_spec_free(&s);
+
+        tap_ok(accept_json("{\"targets\":[\"10.0.2.10\"],\"loss\":{\"percent\":100},\"flows_percent\":30}", &s) == 0 &&
+                       s.flows_percent == 30,
+               "accepts flows_percent with loss");
+        nf_spec_free(&s);
+        tap_ok(accept_json("{\"targets\":[\"10.0.2.10\"],\"delay\":{\"ms\":5},\"flows_percent\":100}", &s) == 0 &&
+                       s.flows_percent == 0,
+               "flows_percent 100 means every packet, as without it");
         nf_spec_free(&s);
 
         /* The journal stores the compact spec and --on-start=resume validates it again: every
