@@ -522,13 +522,15 @@ cJSON *nf_plan_to_json(const struct nf_plan *p, bool filters) {
                         cJSON_AddNumberToObject(ifb, "ifindex", l->ifb_ifindex);
                         cJSON_AddStringToObject(ifb, "alias", l->ifb_alias);
                         snprintf(h, sizeof(h), "%x:", NF_QDISC_MAJOR);
-                        cJSON_AddStringToObject(ifb, "qdisc", p->flows_percent ? "drr" : "netem");
+                        cJSON_AddStringToObject(ifb, "qdisc", p->flows_percent ? "prio" : "netem");
                         cJSON_AddStringToObject(ifb, "qdisc_handle", h);
                         if (p->flows_percent) {
+                                /* netem/plan.h: w bands of ten with a netem, r of ten in the next */
                                 cJSON *fl = cJSON_AddObjectToObject(ifb, "flows");
                                 cJSON_AddStringToObject(fl, "filter", "flow hash keys src,dst,proto,proto-src,proto-dst");
-                                cJSON_AddNumberToObject(fl, "buckets", NF_FLOW_BUCKETS);
-                                cJSON_AddNumberToObject(fl, "buckets_with_netem", p->flows_percent);
+                                cJSON_AddNumberToObject(fl, "bands", NF_FLOW_BANDS);
+                                cJSON_AddNumberToObject(fl, "bands_with_netem", p->flows_percent / NF_FLOW_BANDS);
+                                cJSON_AddNumberToObject(fl, "sub_bands_with_netem", p->flows_percent % NF_FLOW_BANDS);
                         }
                 }
                 cJSON_AddItemToArray(links, lo);

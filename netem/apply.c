@@ -198,8 +198,6 @@ static const char *request_name(uint16_t type) {
                 return "deleting a qdisc";
         case RTM_NEWTFILTER:
                 return "adding a filter";
-        case RTM_NEWTCLASS:
-                return "adding a class";
         case RTM_DELTFILTER:
                 return "deleting filters";
         case RTM_NEWLINK:
@@ -211,24 +209,27 @@ static const char *request_name(uint16_t type) {
         }
 }
 
-/* The fault's qdiscs on its ifb: netem as the root, or for a share of flows (netem/plan.h) the
- * drr root, its buckets, the flow filter and a netem under each bucket of the share. Every
- * bucket exists before the filter that sends packets to it: drr drops what is classified to a
- * class it does not have. */
+/* The fault's qdiscs on its ifb: netem as the root, or for a share of flows the prio tree of
+ * netem/plan.h. Filters go in after the qdiscs they send packets to. */
 static void queue_ifb_qdiscs(struct nf_applier *a, int ifb, const struct nf_plan *p) {
         uint32_t root = TC_H_MAKE(NF_QDISC_MAJOR << 16, 0);
+        unsigned whole = p->flows_percent / NF_FLOW_BANDS, part = p->flows_percent % NF_FLOW_BANDS;
         if (!p->flows_percent) {
                 queue(a, nf_enc_netem(room(a), ifb, root, TC_H_ROOT, &p->netem), 0);
                 return;
         }
-        queue(a, nf_enc_drr(room(a), ifb, root, TC_H_ROOT), 0);
-        for (uint32_t k = 1; k <= NF_FLOW_BUCKETS; k++)
-                queue(a, nf_enc_drr_class(room(a), ifb, root | k, root), 0);
-        for (uint32_t k = 1; k <= p->flows_percent; k++)
-                queue(a, nf_enc_netem(room(a), ifb, TC_H_MAKE(k << 16, 0), root | k, &p->netem), 0);
-        uint32_t keys = 1u << FLOW_KEY_SRC | 1u << FLOW_KEY_DST | 1u << FLOW_KEY_PROTO | 1u << FLOW_KEY_PROTO_SRC |
-                        1u << FLOW_KEY_PROTO_DST;
-        queue(a, nf_enc_flow_hash(room(a), ifb, root, NF_FLOW_PRIO, keys, NF_FLOW_BUCKETS, root | 1), 0);
+        queue(a, nf_enc_link_txqlen(room(a), ifb, NF_FLOW_TXQLEN), 0);
+        queue(a, nf_enc_prio(room(a), ifb, root, TC_H_ROOT, NF_FLOW_BANDS), 0);
+        for (uint32_t b = 1; b <= whole; b++)
+                queue(a, nf_enc_netem(room(a), ifb, (NF_FLOW_NETEM_MAJOR + b) << 16, root | b, &p->netem), 0);
+        if (part) {
+                uint32_t sub = (NF_FLOW_SUB_MAJOR + whole + 1) << 16;
+                queue(a, nf_enc_prio(room(a), ifb, sub, root | (whole + 1), NF_FLOW_BANDS), 0);
+                for (uint32_t c = 1; c <= part; c++)
+                        queue(a, nf_enc_netem(room(a), ifb, (NF_FLOW_SUBNETEM_MAJOR + c) << 16, sub | c, &p->netem), 0);
+                queue(a, nf_enc_flow_hash(room(a), ifb, sub, NF_FLOW_PRIO, NF_FLOW_KEYS, NF_FLOW_BANDS, sub | 1), 0);
+        }
+        queue(a, nf_enc_flow_hash(room(a), ifb, root, NF_FLOW_PRIO, NF_FLOW_KEYS, NF_FLOW_BANDS, root | 1), 0);
 }
 
 /* Queues the flower filters of keys[first..n_keys) on every link of the plan; the handle of

@@ -25,7 +25,7 @@ static const struct {
         [NF_CAP_CLS_FLOWER] = {"flower", "classifier", "cls_flower"},
         [NF_CAP_ACT_MIRRED] = {"mirred", "action", "act_mirred"},
         [NF_CAP_ACT_GACT] = {"gact", "action", "act_gact"},
-        [NF_CAP_QDISC_DRR] = {"drr", "qdisc", "sch_drr"},
+        [NF_CAP_QDISC_PRIO] = {"prio", "qdisc", "sch_prio"},
         [NF_CAP_CLS_FLOW] = {"flow", "classifier", "cls_flow"},
 };
 
@@ -70,11 +70,11 @@ int nf_caps_probe(struct nf_nl *nl, struct nf_caps *c) {
                 return 0; /* nothing else can be tried without a link of our own */
         one(nl, nf_enc_link_up_alias(NF_MSGBUF(buf), PROBE_IFINDEX, NF_LINK_ALIAS_PREFIX "probe"), &e);
 
-        /* A share of flows (flows_percent) needs drr: tried as the root for a moment, then
+        /* A share of flows (flows_percent) needs prio: tried as the root for a moment, then
          * deleted for netem's probe. */
         uint32_t root = TC_H_MAKE(NF_QDISC_MAJOR << 16, 0);
-        r = one(nl, nf_enc_drr(NF_MSGBUF(buf), PROBE_IFINDEX, root, TC_H_ROOT), &e);
-        record(c, NF_CAP_QDISC_DRR, r, &e);
+        r = one(nl, nf_enc_prio(NF_MSGBUF(buf), PROBE_IFINDEX, root, TC_H_ROOT, NF_FLOW_BANDS), &e);
+        record(c, NF_CAP_QDISC_PRIO, r, &e);
         if (r == 0)
                 one(nl, nf_enc_qdisc_del(NF_MSGBUF(buf), PROBE_IFINDEX, root, TC_H_ROOT), &e);
 
@@ -91,11 +91,11 @@ int nf_caps_probe(struct nf_nl *nl, struct nf_caps *c) {
                 r = one(nl, nf_enc_flower(NF_MSGBUF(buf), PROBE_IFINDEX, parent, NF_PRIO_BASE, 1, NF_DIR_EGRESS, &key, NULL),
                         &e);
                 record(c, NF_CAP_CLS_FLOWER, r, &e);
-                /* The flow classifier on the hook, so that it is known even without drr. */
-                r = one(nl, nf_enc_flow_hash(NF_MSGBUF(buf), PROBE_IFINDEX, parent, NF_PRIO_BASE + 1, 1u << FLOW_KEY_DST, 1,
-                                             root | 1),
-                        &e);
-                record(c, NF_CAP_CLS_FLOW, r, &e);
+                /* The flow classifier on the hook, so that it is known even without prio. */
+                int rf = one(nl, nf_enc_flow_hash(NF_MSGBUF(buf), PROBE_IFINDEX, parent, NF_PRIO_BASE + 1,
+                                                  1u << FLOW_KEY_DST, 1, root | 1),
+                             &e);
+                record(c, NF_CAP_CLS_FLOW, rf, &e);
                 if (r == 0) {
                         /* Actions are tried on flower filters of their own; without flower they stay unknown. */
                         struct nf_action_ref drop = {.kind = NF_ACTION_DROP, .index = PROBE_ACT_INDEX};
@@ -120,7 +120,7 @@ int nf_caps_probe(struct nf_nl *nl, struct nf_caps *c) {
 }
 
 bool nf_caps_needed(const struct nf_spec *s, enum nf_cap cap) {
-        uint32_t flows = s->flows_percent ? NF_CAP_BIT(NF_CAP_QDISC_DRR) | NF_CAP_BIT(NF_CAP_CLS_FLOW) : 0;
+        uint32_t flows = s->flows_percent ? NF_CAP_BIT(NF_CAP_QDISC_PRIO) | NF_CAP_BIT(NF_CAP_CLS_FLOW) : 0;
         return (nf_action_info(nf_effects_action(&s->fx))->caps | flows) & NF_CAP_BIT(cap);
 }
 

@@ -7,7 +7,7 @@
 #include "netem/spec.h"
 
 enum nf_cap { NF_CAP_LINK_IFB, NF_CAP_QDISC_CLSACT, NF_CAP_QDISC_NETEM, NF_CAP_CLS_FLOWER, NF_CAP_ACT_MIRRED,
-              NF_CAP_ACT_GACT, NF_CAP_QDISC_DRR, NF_CAP_CLS_FLOW, NF_CAP_COUNT };
+              NF_CAP_ACT_GACT, NF_CAP_QDISC_PRIO, NF_CAP_CLS_FLOW, NF_CAP_COUNT };
 enum nf_cap_state { NF_CAP_UNKNOWN, NF_CAP_YES, NF_CAP_NO };
 #define NF_CAP_BIT(c) (1u << (c))
 

@@ -177,34 +177,37 @@ struct nlmsghdr *nf_enc_netem(struct nf_msgbuf mb, int ifindex, uint32_t handle,
         return nlh;
 }
 
-/* A share of flows (flows_percent): a drr qdisc as the root of our ifb, one class per hash
- * bucket, and a flow filter hashing each packet's 5-tuple into a bucket. tc sends the drr qdisc
- * with no options and a class with an empty options nest (the kernel takes the link's MTU as
- * quantum); the flow filter's attributes go in tc's order: keys, divisor, baseclass, mode. */
 struct nlmsghdr *nf_enc_qdisc_del(struct nf_msgbuf mb, int ifindex, uint32_t handle, uint32_t parent) {
         return tc_header(mb.buf, mb.len, RTM_DELQDISC, 0, ifindex, handle, parent, 0);
 }
 
-struct nlmsghdr *nf_enc_drr(struct nf_msgbuf mb, int ifindex, uint32_t handle, uint32_t parent) {
+/* A share of flows (flows_percent, netem/plan.h): prio qdiscs of ten bands and flow filters
+ * hashing each packet's 5-tuple into a band. tc sends prio's options as a "compat nest": the
+ * tc_prio_qopt struct then an empty nest, both inside TCA_OPTIONS; the priomap is tc's default
+ * (never used: the flow filter classifies every packet). The flow filter's attributes go in tc's
+ * order: keys, divisor, baseclass, mode. */
+struct nlmsghdr *nf_enc_prio(struct nf_msgbuf mb, int ifindex, uint32_t handle, uint32_t parent, int bands) {
+        struct tc_prio_qopt opt = {.bands = bands, .priomap = {1, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1}};
         struct nlmsghdr *nlh = tc_header(mb.buf, mb.len, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, ifindex, handle, parent, 0);
-        if (!nlh || !put_strz(nlh, mb.len, TCA_KIND, "drr"))
+        struct nlattr *o, *inner;
+        if (!nlh || !put_strz(nlh, mb.len, TCA_KIND, "prio") || !(o = nest_start(nlh, mb.len, TCA_OPTIONS)))
                 return NULL;
-        return nlh;
-}
-
-struct nlmsghdr *nf_enc_drr_class(struct nf_msgbuf mb, int ifindex, uint32_t classid, uint32_t parent) {
-        struct nlmsghdr *nlh =
-                tc_header(mb.buf, mb.len, RTM_NEWTCLASS, NLM_F_CREATE | NLM_F_EXCL, ifindex, classid, parent, 0);
-        struct nlattr *opt;
-        if (!nlh || !put_strz(nlh, mb.len, TCA_KIND, "drr") || !(opt = nest_start(nlh, mb.len, TCA_OPTIONS)))
+        /* The struct sits in the nest's payload, before the (empty) nested attributes. */
+        if (nlh->nlmsg_len + MNL_ALIGN(sizeof(opt)) > mb.len)
                 return NULL;
-        nest_end(nlh, opt);
+        memcpy(mnl_nlmsg_get_payload_tail(nlh), &opt, sizeof(opt));
+        nlh->nlmsg_len += MNL_ALIGN(sizeof(opt));
+        if (!(inner = nest_start(nlh, mb.len, TCA_OPTIONS)))
+                return NULL;
+        nest_end(nlh, inner);
+        nest_end(nlh, o);
         return nlh;
 }
 
 struct nlmsghdr *nf_enc_flow_hash(struct nf_msgbuf mb, int ifindex, uint32_t parent, uint16_t prio, uint32_t keys,
                                   uint32_t divisor, uint32_t baseclass) {
-        struct nlmsghdr *nlh = tc_header(mb.buf, mb.len, RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL, ifindex, 0, parent,
+        /* A new flow filter needs a handle (cls_flow refuses 0 with EINVAL): 1, the only one. */
+        struct nlmsghdr *nlh = tc_header(mb.buf, mb.len, RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL, ifindex, 1, parent,
                                          TC_H_MAKE((uint32_t)prio << 16, htons(ETH_P_ALL)));
         struct nlattr *opt;
         if (!nlh || !put_strz(nlh, mb.len, TCA_KIND, "flow") || !(opt = nest_start(nlh, mb.len, TCA_OPTIONS)) ||
@@ -361,6 +364,15 @@ struct nlmsghdr *nf_enc_link_up_alias(struct nf_msgbuf mb, int ifindex, const ch
         ifi->ifi_flags = IFF_UP;
         ifi->ifi_change = IFF_UP;
         if (alias && !mnl_attr_put_strz_check(nlh, buflen, IFLA_IFALIAS, alias))
+                return NULL;
+        return nlh;
+}
+
+/* The queue length of drivers' default qdiscs: what the pfifo of a prio band takes as its limit
+ * (an ifb has 32, too short for a band that carries a whole share of untouched flows). */
+struct nlmsghdr *nf_enc_link_txqlen(struct nf_msgbuf mb, int ifindex, uint32_t txqlen) {
+        struct nlmsghdr *nlh = link_header(mb.buf, mb.len, RTM_NEWLINK, 0, ifindex);
+        if (!nlh || !put_u32(nlh, mb.len, IFLA_TXQLEN, txqlen))
                 return NULL;
         return nlh;
 }

@@ -16,12 +16,11 @@ struct nlmsghdr *nf_enc_clsact(struct nf_msgbuf mb, uint16_t type, int ifindex);
 struct nlmsghdr *nf_enc_netem(struct nf_msgbuf mb, int ifindex, uint32_t handle, uint32_t parent,
                               const struct nf_netem_params *p);
 
-/* A share of flows: drr qdisc and class, and a flow filter in hash mode (classid =
- * baseclass + hash of the keys modulo divisor). */
 /* Deletes a qdisc (with its classes, filters and children). */
 struct nlmsghdr *nf_enc_qdisc_del(struct nf_msgbuf mb, int ifindex, uint32_t handle, uint32_t parent);
-struct nlmsghdr *nf_enc_drr(struct nf_msgbuf mb, int ifindex, uint32_t handle, uint32_t parent);
-struct nlmsghdr *nf_enc_drr_class(struct nf_msgbuf mb, int ifindex, uint32_t classid, uint32_t parent);
+/* A share of flows: a prio qdisc of `bands` bands, and a flow filter in hash mode (classid =
+ * baseclass + hash of the keys modulo divisor: a band of prio). */
+struct nlmsghdr *nf_enc_prio(struct nf_msgbuf mb, int ifindex, uint32_t handle, uint32_t parent, int bands);
 struct nlmsghdr *nf_enc_flow_hash(struct nf_msgbuf mb, int ifindex, uint32_t parent, uint16_t prio, uint32_t keys,
                                   uint32_t divisor, uint32_t baseclass);
 
@@ -47,6 +46,7 @@ struct nlmsghdr *nf_enc_filter_del_handle(struct nf_msgbuf mb, int ifindex, uint
 /* Links */
 struct nlmsghdr *nf_enc_ifb_add(struct nf_msgbuf mb, const char *name, int ifindex);
 struct nlmsghdr *nf_enc_link_up_alias(struct nf_msgbuf mb, int ifindex, const char *alias);
+struct nlmsghdr *nf_enc_link_txqlen(struct nf_msgbuf mb, int ifindex, uint32_t txqlen);
 struct nlmsghdr *nf_enc_link_del(struct nf_msgbuf mb, int ifindex);
 
 /* Action statistics request (RTM_GETACTION for one kind and index). */

@@ -68,7 +68,7 @@ int nf_plan_build(const struct nf_spec *s, const char *fault_id, const struct nf
                 return n_eff == 0 ? -EINVAL : -E2BIG;
 
         nf_effects_to_netem(&s->fx, &out->netem);
-        out->flows_percent = s->flows_percent < NF_FLOW_BUCKETS ? s->flows_percent : 0;
+        out->flows_percent = s->flows_percent < 100 ? s->flows_percent : 0;
 
         out->keys = calloc(n_eff * per_prefix, sizeof(*out->keys));
         out->links = calloc(n_ifaces * n_dirs, sizeof(*out->links));

@@ -31,13 +31,22 @@
 #define NF_IFB_PREFIX "nf"       /* ifb link of slot s on ifindex i: nf{e|i}<s>.<i> */
 #define NF_IFB_INDEX_BASE 0x4e460000 /* ifindex of our ifb links: base + 64s + link number */
 #define NF_LINK_ALIAS_PREFIX "netfaultd:"
-/* A share of flows (flows_percent): the ifb's root is a drr qdisc (handle NF_QDISC_MAJOR:) with
- * NF_FLOW_BUCKETS classes NF_QDISC_MAJOR:1..NF_FLOW_BUCKETS; a flow filter hashes each packet's
- * 5-tuple (keys src, dst, proto, proto-src, proto-dst) into one, so a flow stays in its bucket
- * for its whole life; buckets 1..flows_percent hold a netem each (handle k:), the others drr's
- * default pfifo, which passes packets on untouched. */
-#define NF_FLOW_BUCKETS 100u
+/* A share of flows (flows_percent = 10w + r): the ifb's root is a prio qdisc of ten bands
+ * (handle NF_QDISC_MAJOR:) whose flow filter hashes each packet's 5-tuple (keys src, dst, proto,
+ * proto-src, proto-dst) into a band, so a flow keeps its band for its whole life. Bands 1..w
+ * hold a netem (handle NF_FLOW_NETEM_MAJOR + band:); when r > 0, band w+1 holds another prio of
+ * ten bands (NF_FLOW_SUB_MAJOR + band:) with its own flow filter (its own random seed: an
+ * independent hash) and a netem in its first r bands (NF_FLOW_SUBNETEM_MAJOR + sub-band:). Every
+ * other band keeps prio's default pfifo, which passes packets on untouched. prio, unlike drr or
+ * qfq, looks past a band whose netem holds only packets not yet due, so delayed flows never hold
+ * back the others (the ECS agent nests prio qdiscs for the same reason). */
+#define NF_FLOW_BANDS 10u
 #define NF_FLOW_PRIO 1u
+#define NF_FLOW_NETEM_MAJOR 0x100u
+#define NF_FLOW_SUB_MAJOR 0x200u
+#define NF_FLOW_SUBNETEM_MAJOR 0x300u
+#define NF_FLOW_TXQLEN 1000u /* the ifb's queue length, the pfifo bands' limit (netem's default too) */
+#define NF_FLOW_KEYS 0x1fu   /* 1 << FLOW_KEY_SRC | DST | PROTO | PROTO_SRC | PROTO_DST */
 
 struct nf_iface {
         int ifindex;

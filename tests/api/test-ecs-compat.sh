@@ -118,11 +118,11 @@ case("latency start invalid CIDR in Sources", p, dict(LAT, Sources=["52.95.154.0
 case("latency start invalid CIDR in SourcesToFilter", p, dict(LAT, SourcesToFilter=["52.95.154.0/33"]), 400, invalid("52.95.154.0/33", "SourcesToFilter"))
 for fp in (101, 0, -1):
     case("latency start invalid flowsPercent %d" % fp, p, dict(LAT, flowsPercent=fp), 400, invalid(fp, "flowsPercent"))
-# The agent's "no-existing-fault - valid FlowsPercent" (50): a share of flows needs drr and the
+# The agent's "no-existing-fault - valid FlowsPercent" (50): a share of flows needs prio and the
 # flow classifier besides netem, and the 500 names them (the lab proves the share on a kernel).
 status, data, _ = post(p, dict(LAT, FlowsPercent=50), 9731)
-tap(status == 500 and data.startswith('{"Error":"internal error: ') and "sch_drr" in data and "cls_flow)" in data,
-    "latency start FlowsPercent 50, kernel without sch_netem/sch_drr/cls_flow -> 500 naming the modules  GOT %d %r" % (status, data))
+tap(status == 500 and data.startswith('{"Error":"internal error: ') and "sch_prio" in data and "cls_flow)" in data,
+    "latency start FlowsPercent 50, kernel without sch_netem/sch_prio/cls_flow -> 500 naming the modules  GOT %d %r" % (status, data))
 case("latency start no-existing-fault, kernel without sch_netem", p, LAT, 500, '{"Error":"internal error: ', prefix=True)
 case("latency start FlowsPercent 100, kernel without sch_netem", p, dict(LAT, FlowsPercent=100), 500, '{"Error":"internal error: ', prefix=True)
 case("latency start zero-delay (jitter only), kernel without sch_netem", p, dict(LAT, DelayMilliseconds=0), 500, '{"Error":"internal error: ', prefix=True)

@@ -13,7 +13,7 @@ mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
 
 # Modules the lab loads; the first group is mandatory.
-REQUIRED="sch_netem sch_prio sch_ingress cls_u32 cls_flower act_gact act_mirred ifb veth sch_tbf sch_htb sch_drr cls_flow"
+REQUIRED="sch_netem sch_prio sch_ingress cls_u32 cls_flower act_gact act_mirred ifb veth sch_tbf sch_htb cls_flow"
 OPTIONAL="cls_matchall"
 
 cache_complete() {

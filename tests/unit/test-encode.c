@@ -116,13 +116,14 @@ int main(int argc, char **argv) {
         k.remote_port = (struct nf_port_range){0, 0};
         compare("flower-v4-icmp", nf_enc_flower(NF_MSGBUF(buf), 2, egress, 0xfd00, 4, NF_DIR_EGRESS, &k, &redir));
 
-        /* A share of flows (flows_percent): drr root, a bucket, the flow hash and a bucket's netem. */
-        compare("drr-qdisc", nf_enc_drr(NF_MSGBUF(buf), 3, qh, TC_H_ROOT));
-        compare("drr-class", nf_enc_drr_class(NF_MSGBUF(buf), 3, qh | 7, qh));
-        compare("flow-hash", nf_enc_flow_hash(NF_MSGBUF(buf), 3, qh, NF_FLOW_PRIO, 0x1f, NF_FLOW_BUCKETS, qh | 1));
+        /* A share of flows (flows_percent): prio of ten bands, the flow hash, a band's netem and
+         * the ifb's queue length. */
+        compare("prio-bands", nf_enc_prio(NF_MSGBUF(buf), 3, qh, TC_H_ROOT, NF_FLOW_BANDS));
+        compare("flow-hash", nf_enc_flow_hash(NF_MSGBUF(buf), 3, qh, NF_FLOW_PRIO, NF_FLOW_KEYS, 100, qh | 1));
         fx = (struct nf_effects){.has_delay = true, .delay_ms = 100, .jitter_ms = 10};
         nf_effects_to_netem(&fx, &np);
-        compare("netem-class", nf_enc_netem(NF_MSGBUF(buf), 3, TC_H_MAKE(7u << 16, 0), qh | 7, &np));
+        compare("netem-class", nf_enc_netem(NF_MSGBUF(buf), 3, TC_H_MAKE(0x107u << 16, 0), qh | 7, &np));
+        compare("link-txqlen", nf_enc_link_txqlen(NF_MSGBUF(buf), 3, 1000));
         nf_effects_to_netem(&(struct nf_effects){.has_loss = true, .loss_pct = 20}, &np);
 
         compare("filter-del-prio", nf_enc_filter_del_prio(NF_MSGBUF(buf), 2, egress, 0xfd00, AF_INET));

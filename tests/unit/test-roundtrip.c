@@ -170,12 +170,11 @@ static int encode(const struct nf_spec *s, struct bytes *out) {
                         put_msg(out, nf_enc_netem(NF_MSGBUF(buf), l->ifb_ifindex, root, TC_H_ROOT, &p.netem));
                         continue;
                 }
-                /* A share of flows: what apply.c queues on the ifb (netem/plan.h). */
-                put_msg(out, nf_enc_drr(NF_MSGBUF(buf), l->ifb_ifindex, root, TC_H_ROOT));
-                for (uint32_t k = 1; k <= p.flows_percent; k++)
-                        put_msg(out, nf_enc_netem(NF_MSGBUF(buf), l->ifb_ifindex, TC_H_MAKE(k << 16, 0), root | k, &p.netem));
-                put_msg(out, nf_enc_flow_hash(NF_MSGBUF(buf), l->ifb_ifindex, root, NF_FLOW_PRIO, 0x1f, NF_FLOW_BUCKETS,
-                                              root | 1));
+                /* A share of flows: the share's shape and the netem each band of it gets
+                 * (netem/plan.h; the lab proves the share). */
+                put_msg(out, nf_enc_prio(NF_MSGBUF(buf), l->ifb_ifindex, root, TC_H_ROOT, NF_FLOW_BANDS));
+                put_u32(out, p.flows_percent);
+                put_msg(out, nf_enc_netem(NF_MSGBUF(buf), l->ifb_ifindex, root, root | 1, &p.netem));
         }
         for (size_t i = 0; i < p.n_links; i++) {
                 const struct nf_plan_link *l = &p.links[i];

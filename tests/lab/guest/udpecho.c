@@ -8,6 +8,13 @@
  *       (late sends catch up, unlike ping's interval under a slow guest clock),
  *       wait up to WAIT_MS after the last one (less once all came back), and print
  *       "sent N received M dups D median_ms X" (M counts distinct datagrams).
+ *   udpecho flows ADDRESS PORT FLOWS COUNT INTERVAL_MS WAIT_MS SLOW_MS
+ *       the same over FLOWS sockets at once (FLOWS source ports: FLOWS 5-tuples),
+ *       COUNT datagrams each, sent round robin (datagram j of every flow before
+ *       datagram j+1 of any) one every INTERVAL_MS, and print per flow kind
+ *       "flows F full A none B partial C slow S fast Q mixed M sent N received R":
+ *       full/none/partial by how many of its datagrams came back, slow/fast/mixed
+ *       by whether all, none or some of its answers took SLOW_MS or more.
  *
  * Built statically by initramfs.sh for the guest only; not part of netfaultd.
  */
@@ -188,8 +195,112 @@ static int probe(const char *addr, int port, int count, int interval_ms, int wai
     return 0;
 }
 
+static int sockaddr_of(const char *addr, int port, struct sockaddr_storage *ss, socklen_t *sl)
+{
+    memset(ss, 0, sizeof(*ss));
+    if (inet_pton(AF_INET, addr, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
+        ((struct sockaddr_in *)ss)->sin_family = AF_INET;
+        ((struct sockaddr_in *)ss)->sin_port = htons(port);
+        *sl = sizeof(struct sockaddr_in);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, addr, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+        ((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
+        ((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+        *sl = sizeof(struct sockaddr_in6);
+        return 0;
+    }
+    fprintf(stderr, "udpecho: bad address %s\n", addr);
+    return -1;
+}
+
+/* Many flows at once: what a share of flows (flows_percent) must impair whole or not at all. */
+static int flows(const char *addr, int port, int nflows, int count, int interval_ms, int wait_ms, int slow_ms)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    int total = nflows * count, sent = 0, received = 0;
+    struct pollfd *p = calloc(nflows > 0 ? nflows : 1, sizeof(*p));
+    int *got = calloc(nflows > 0 ? nflows : 1, sizeof(*got)), *slow = calloc(nflows > 0 ? nflows : 1, sizeof(*slow));
+    unsigned char *seen = calloc(total > 0 ? total : 1, 1);
+    long long next, deadline = 0;
+
+    if (sockaddr_of(addr, port, &ss, &sl) < 0)
+        return 2;
+    if (!p || !got || !slow || !seen) {
+        perror("udpecho: calloc");
+        return 1;
+    }
+    for (int i = 0; i < nflows; i++) {
+        p[i].fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+        p[i].events = POLLIN;
+        if (p[i].fd < 0 || connect(p[i].fd, (struct sockaddr *)&ss, sl) < 0) {
+            perror("udpecho: socket/connect");
+            return 1;
+        }
+    }
+    next = now_ms();
+    for (;;) {
+        long long t = now_ms();
+        int timeout;
+
+        if (sent < total && t >= next) {
+            int flow = sent % nflows;
+            uint32_t seq = htonl(sent);
+            long long ts = now_us();
+            char pkt[64] = { 0 };
+            memcpy(pkt, &seq, sizeof(seq));
+            memcpy(pkt + 8, &ts, sizeof(ts));
+            send(p[flow].fd, pkt, sizeof(pkt), 0);
+            sent++;
+            next += interval_ms;
+            if (sent == total)
+                deadline = t + wait_ms;
+            continue;
+        }
+        if (sent == total && (t >= deadline || received == total))
+            break;
+        timeout = (int)((sent < total ? next : deadline) - t);
+        if (poll(p, nflows, timeout < 0 ? 0 : timeout) <= 0)
+            continue;
+        for (int i = 0; i < nflows; i++) {
+            char buf[2048];
+            ssize_t n;
+            if (!(p[i].revents & POLLIN))
+                continue;
+            while ((n = recv(p[i].fd, buf, sizeof(buf), MSG_DONTWAIT)) >= 16) {
+                uint32_t seq;
+                long long ts;
+                memcpy(&seq, buf, sizeof(seq));
+                memcpy(&ts, buf + 8, sizeof(ts));
+                seq = ntohl(seq);
+                if (seq >= (uint32_t)total || seen[seq] || (int)(seq % nflows) != i)
+                    continue;
+                seen[seq] = 1;
+                received++;
+                got[i]++;
+                slow[i] += now_us() - ts >= slow_ms * 1000LL;
+            }
+        }
+    }
+    int full = 0, none = 0, partial = 0, nslow = 0, fast = 0, mixed = 0;
+    for (int i = 0; i < nflows; i++) {
+        full += got[i] == count;
+        none += got[i] == 0;
+        partial += got[i] > 0 && got[i] < count;
+        nslow += got[i] > 0 && slow[i] == got[i];
+        fast += got[i] > 0 && slow[i] == 0;
+        mixed += slow[i] > 0 && slow[i] < got[i];
+    }
+    printf("flows %d full %d none %d partial %d slow %d fast %d mixed %d sent %d received %d\n", nflows, full, none,
+           partial, nslow, fast, mixed, sent, received);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 9 && strcmp(argv[1], "flows") == 0)
+        return flows(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), atoi(argv[6]), atoi(argv[7]), atoi(argv[8]));
     if (argc == 3 && strcmp(argv[1], "serve") == 0)
         return serve(atoi(argv[2]));
     if (argc == 7 && strcmp(argv[1], "probe") == 0)
