@@ -22,6 +22,7 @@ struct nfc_opts {
         double jitter_ms, correlation;
         int has_jitter, has_correlation;
         long for_s, lease_s;
+        double flows_pct; /* 0: not given */
         int dry_run, hold, allow_control_plane;
         /* its steady-state guard: probes as the daemon's JSON, and their settings */
         cJSON *guard_probes;

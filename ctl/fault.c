@@ -171,6 +171,10 @@ static int add_common(struct nfc_opts *o, cJSON *body)
         }
         if (o->hold && !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(body, "lease_s")))
                 return usage_error("%s", "--hold needs a lease");
+        if (o->flows_pct > 0) {
+                cJSON_DeleteItemFromObjectCaseSensitive(body, "flows_percent");
+                cJSON_AddNumberToObject(body, "flows_percent", o->flows_pct);
+        }
         if (o->allow_control_plane) {
                 cJSON_DeleteItemFromObjectCaseSensitive(body, "allow_control_plane");
                 cJSON_AddTrueToObject(body, "allow_control_plane");

@@ -36,6 +36,7 @@ static const char usage_text[] =
 "      --jitter DURATION delay jitter (30ms)\n"
 "      --distribution D  uniform, normal, pareto or paretonormal (a delay with jitter)\n"
 "      --correlation PCT correlation of successive delays or losses\n"
+"      --flows PCT       only this share of flows (connections), each whole or not at all\n"
 "      --name NAME       a label shown in lists, logs and metrics\n"
 "      --for DURATION    until the fault reverts itself (90s, 10m, 1h; bare: seconds)\n"
 "      --lease DURATION  revert unless renewed within this (dead-man switch)\n"
@@ -80,7 +81,7 @@ enum {
         OPT_CORRELATION, OPT_NAME, OPT_FOR, OPT_LEASE, OPT_POD, OPT_ACP, OPT_HOLD, OPT_ENDPOINTS_FILE,
         OPT_TOKEN_FILE, OPT_TOKEN_NAME, OPT_CACERT, OPT_CERT, OPT_KEY, OPT_TIMEOUT, OPT_ALL, OPT_INTERVAL,
         OPT_COUNT, OPT_VERSION, OPT_GUARD_HTTP, OPT_GUARD_TCP, OPT_GUARD_PROM, OPT_PROMETHEUS, OPT_GUARD_INTERVAL,
-        OPT_GUARD_FAILURES, OPT_GUARD_ALL,
+        OPT_GUARD_FAILURES, OPT_GUARD_ALL, OPT_FLOWS,
 };
 
 static const struct option long_opts[] = {
@@ -106,6 +107,7 @@ static const struct option long_opts[] = {
         {"prometheus", required_argument, NULL, OPT_PROMETHEUS},
         {"guard-interval", required_argument, NULL, OPT_GUARD_INTERVAL},
         {"guard-failures", required_argument, NULL, OPT_GUARD_FAILURES}, {"guard-all", no_argument, NULL, OPT_GUARD_ALL},
+        {"flows", required_argument, NULL, OPT_FLOWS},
         {NULL, 0, NULL, 0},
 };
 
@@ -176,6 +178,14 @@ static int parse_options(struct nfc_opts *o, int argc, char **argv)
                         o->correlation = strtod(optarg, &end), o->has_correlation = 1;
                         if (end == optarg || (*end && strcmp(end, "%") != 0))
                                 return bad("--correlation", optarg, "want a percentage");
+                        break;
+                }
+                case OPT_FLOWS: {
+                        /* The daemon names the field when the value is out of range; only the form is ours. */
+                        char *end;
+                        o->flows_pct = strtod(optarg, &end);
+                        if (end == optarg || (*end && strcmp(end, "%") != 0) || o->flows_pct <= 0)
+                                return bad("--flows", optarg, "want a percentage of flows (30%)");
                         break;
                 }
                 case OPT_FOR: rc = seconds_opt("--for", optarg, &o->for_s); break;

@@ -209,6 +209,8 @@ void nfc_fmt_effects(char *buf, size_t len, const cJSON *spec)
                 nfc_fmt_kbit(k, sizeof(k), nfc_num(r, "kbit", 0));
                 append(buf, len, "%srate %s", *buf ? ", " : "", k);
         }
+        if (nfc_num(spec, "flows_percent", 0) > 0)
+                append(buf, len, " on %g%% of flows", nfc_num(spec, "flows_percent", 0));
         const char *proto = nfc_str(spec, "protocol");
         const cJSON *ports = cJSON_GetObjectItemCaseSensitive(spec, "ports");
         if (proto && strcmp(proto, "all") != 0)

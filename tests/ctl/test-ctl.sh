@@ -87,6 +87,15 @@ ctl -e $A -o json blackhole --to 10.9.0.0/16 --port 443 -i lo --dry-run
 check "blackhole --port 443: protocol tcp, ports [443]" [ "$(json 'd["spec"]["blackhole"], d["spec"]["protocol"], d["spec"]["ports"]')" = "(True, 'tcp', [443])" ]
 ctl -e $A -o json loss 20% --correlation 25 --to 10.9.0.0/16 --ingress --local-port 8080 -i lo --dry-run
 check "loss 20% --ingress --local-port 8080" [ "$(json 'd["spec"]["loss"]["percent"], d["spec"]["loss"]["correlation"], d["spec"]["direction"], d["spec"]["local_ports"]')" = "(20, 25, 'ingress', [8080])" ]
+ctl -e $A -o json loss 100% --flows 30% --to 10.9.0.0/16 -i lo --dry-run
+check "loss 100% --flows 30%: flows_percent, and a plan of prio bands with three netems" \
+  [ "$(json 'd["spec"]["flows_percent"], d["plan"]["links"][0]["ifb"]["qdisc"], d["plan"]["links"][0]["ifb"]["flows"]["bands_with_netem"]')" = "(30, 'prio', 3)" ]
+ctl -e $A loss 100% --flows 30% --to 10.9.0.0/16 -i lo --dry-run
+check "and in a table: 'loss 100% on 30% of flows'" grep -q 'loss 100% on 30% of flows' "$T/out"
+ctl -e $A loss 100% --flows 150 --to 10.9.0.0/16 -i lo --dry-run
+check "--flows 150: the daemon's 400 names flows_percent (got $RC)" sh -c "[ $RC = 1 ] && grep -q 'flows_percent' '$T/err'"
+ctl -e $A loss 100% --flows none --to 10.9.0.0/16 -i lo --dry-run
+check "--flows none is a usage error (got $RC)" [ $RC = 2 ]
 ctl -e $A -o json loss 1 --to 10.9.0.0/16 --both -i lo --dry-run
 check "--both" [ "$(json 'd["spec"]["direction"]')" = both ]
 printf '{"targets":["10.0.32.0/20"],"direction":"ingress","protocol":"tcp","local_ports":[8080],"blackhole":true,"interfaces":["lo"]}' >"$T/fault.json"
