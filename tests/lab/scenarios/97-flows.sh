@@ -44,6 +44,12 @@ if [ "$NF_CODE" = 200 ] && [ "$NF_BODY" = '{"Status":"running"}' ]; then
     tap_between "flows: FlowsPercent 30, LossPercent 100: flows with nothing back of $F_N" "$F_NONE" "$1" "$2"
     tap_between "flows: FlowsPercent 30: partial flows (a flow is lost whole or not at all)" "$F_PART" 0 $((F_N / 100))
     tap_eq "flows: every flow was sent" "$F_SENT" $((NFLOWS * 4))
+    # The fault's counters read the prio root, whose drops include its netems' losses.
+    nf_req GET /v1/faults
+    id=$(json_str id)
+    nf_req GET "/v1/faults/$id"
+    lost=$((F_SENT - F_RECV))
+    tap_between "flows: the fault's drops count the lost datagrams ($lost)" "$(json_num drops)" "$lost" $((lost + 4))
     flows_probe 10.0.9.10
     tap_between "flows: untargeted 10.0.9.10: flows with a datagram lost" "$((F_NONE + F_PART))" 0 $((F_N / 100))
     nf_req POST /fault/v1/network-packet-loss/stop
