@@ -116,6 +116,36 @@ static int serve(int port)
     }
 }
 
+/* A datagram of 64 bytes: its number (network order), then at 8 the time it left (us). */
+static void send_numbered(int fd, int n)
+{
+    uint32_t seq = htonl(n);
+    long long ts = now_us();
+    char pkt[64] = { 0 };
+    memcpy(pkt, &seq, sizeof(seq));
+    memcpy(pkt + 8, &ts, sizeof(ts));
+    send(fd, pkt, sizeof(pkt), 0);
+}
+
+static int sockaddr_of(const char *addr, int port, struct sockaddr_storage *ss, socklen_t *sl)
+{
+    memset(ss, 0, sizeof(*ss));
+    if (inet_pton(AF_INET, addr, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
+        ((struct sockaddr_in *)ss)->sin_family = AF_INET;
+        ((struct sockaddr_in *)ss)->sin_port = htons(port);
+        *sl = sizeof(struct sockaddr_in);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, addr, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+        ((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
+        ((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+        *sl = sizeof(struct sockaddr_in6);
+        return 0;
+    }
+    fprintf(stderr, "udpecho: bad address %s\n", addr);
+    return -1;
+}
+
 static int probe(const char *addr, int port, int count, int interval_ms, int wait_ms)
 {
     struct sockaddr_storage ss;
@@ -126,19 +156,8 @@ static int probe(const char *addr, int port, int count, int interval_ms, int wai
     double median = -1;
     long long next, deadline = 0;
 
-    memset(&ss, 0, sizeof(ss));
-    if (inet_pton(AF_INET, addr, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
-        ((struct sockaddr_in *)&ss)->sin_family = AF_INET;
-        ((struct sockaddr_in *)&ss)->sin_port = htons(port);
-        sl = sizeof(struct sockaddr_in);
-    } else if (inet_pton(AF_INET6, addr, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
-        ((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
-        ((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
-        sl = sizeof(struct sockaddr_in6);
-    } else {
-        fprintf(stderr, "udpecho: bad address %s\n", addr);
+    if (sockaddr_of(addr, port, &ss, &sl) < 0)
         return 2;
-    }
     fd = socket(ss.ss_family, SOCK_DGRAM, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&ss, sl) < 0 || !seen || !rtt) {
         perror("udpecho: socket/connect");
@@ -151,12 +170,7 @@ static int probe(const char *addr, int port, int count, int interval_ms, int wai
         struct pollfd p = { .fd = fd, .events = POLLIN };
 
         if (sent < count && t >= next) {
-            uint32_t seq = htonl(sent);
-            long long ts = now_us();
-            char pkt[64] = { 0 };
-            memcpy(pkt, &seq, sizeof(seq));
-            memcpy(pkt + 8, &ts, sizeof(ts));
-            send(fd, pkt, sizeof(pkt), 0); /* ECONNREFUSED etc.: counted as lost */
+            send_numbered(fd, sent); /* ECONNREFUSED etc.: counted as lost */
             sent++;
             next += interval_ms;
             if (sent == count)
@@ -195,25 +209,6 @@ static int probe(const char *addr, int port, int count, int interval_ms, int wai
     return 0;
 }
 
-static int sockaddr_of(const char *addr, int port, struct sockaddr_storage *ss, socklen_t *sl)
-{
-    memset(ss, 0, sizeof(*ss));
-    if (inet_pton(AF_INET, addr, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
-        ((struct sockaddr_in *)ss)->sin_family = AF_INET;
-        ((struct sockaddr_in *)ss)->sin_port = htons(port);
-        *sl = sizeof(struct sockaddr_in);
-        return 0;
-    }
-    if (inet_pton(AF_INET6, addr, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
-        ((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
-        ((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
-        *sl = sizeof(struct sockaddr_in6);
-        return 0;
-    }
-    fprintf(stderr, "udpecho: bad address %s\n", addr);
-    return -1;
-}
-
 /* Many flows at once: what a share of flows (flows_percent) must impair whole or not at all. */
 static int flows(const char *addr, int port, int nflows, int count, int interval_ms, int wait_ms, int slow_ms)
 {
@@ -246,12 +241,7 @@ static int flows(const char *addr, int port, int nflows, int count, int interval
 
         if (sent < total && t >= next) {
             int flow = sent % nflows;
-            uint32_t seq = htonl(sent);
-            long long ts = now_us();
-            char pkt[64] = { 0 };
-            memcpy(pkt, &seq, sizeof(seq));
-            memcpy(pkt + 8, &ts, sizeof(ts));
-            send(p[flow].fd, pkt, sizeof(pkt), 0);
+            send_numbered(p[flow].fd, sent);
             sent++;
             next += interval_ms;
             if (sent == total)
