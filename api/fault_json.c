@@ -134,9 +134,10 @@ cJSON *nf_caps_to_json(const struct nf_caps *c) {
                         cJSON_AddStringToObject(e, "detail", c->detail[i]);
         }
         cJSON *f = cJSON_AddObjectToObject(o, "faults");
-        struct nf_spec shaped = {0}, hole = {.fx.blackhole = true};
+        struct nf_spec shaped = {0}, hole = {.fx.blackhole = true}, share = {.flows_percent = 50};
         cJSON_AddBoolToObject(f, "shaping", nf_caps_missing(c, &shaped) < 0);
         cJSON_AddBoolToObject(f, "blackhole", nf_caps_missing(c, &hole) < 0);
+        cJSON_AddBoolToObject(f, "flows_percent", nf_caps_missing(c, &share) < 0);
         /* clsact gives both hooks; ingress shaping also needs ifb (blackholes do not). */
         cJSON *d = cJSON_AddArrayToObject(f, "directions");
         if (c->state[NF_CAP_QDISC_CLSACT] == NF_CAP_YES) {

@@ -30,6 +30,10 @@ flows_probe() {
 }
 ifb_of_task() { t $IP -o link show type ifb | awk -F': ' '{ sub(/@.*/, "", $2); print $2; exit }'; }
 
+nf_req GET /v1/capabilities
+case $NF_BODY in *'"flows_percent":true'*) tap_ok "flows: /v1/capabilities says a share of flows works here" ;;
+    *) tap_fail "flows: /v1/capabilities says a share of flows works here: $NF_BODY" ;; esac
+
 # --- the ECS agent's route, LossPercent 100 on 30 % of the flows
 nf_req POST /fault/v1/network-packet-loss/start '{"LossPercent":100,"Sources":["10.0.1.10"],"FlowsPercent":30}'
 if [ "$NF_CODE" = 200 ] && [ "$NF_BODY" = '{"Status":"running"}' ]; then
