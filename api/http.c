@@ -181,6 +181,9 @@ void nf_api_stop(struct nf_api *api) {
         api->listener = NULL; /* evhttp_free frees it; closing connections must not resume it */
         nf_reply_set_limits(0, MAX_HEADERS_BYTES);
         nf_reply_set_observer(NULL, NULL);
+        /* Before evhttp_free, while their requests still exist; the registry's own end reverts
+         * what they had not reached. */
+        nf_api_deletes_stop(api);
         if (api->http)
                 evhttp_free(api->http);
         nf_conns_stop(api);

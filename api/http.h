@@ -46,6 +46,7 @@ struct ssl_ctx_st;
 struct evconnlistener;
 struct event;
 
+struct delete_all;
 struct nf_api {
         struct event_base *base;
         struct evhttp *http;
@@ -68,6 +69,7 @@ struct nf_api {
         size_t n_conns, n_dropping, max_conns, pause_at;
         struct evconnlistener *listener;
         struct event *resume_ev; /* accepting again after a pause */
+        struct delete_all *deletes; /* DELETE /v1/faults still reverting (faults_api.c) */
         bool accept_paused, fd_paused;
         /* Counters for the rate-limited log lines. */
         int64_t conn_log_ms;
@@ -79,4 +81,6 @@ struct nf_api {
  * errno when the listener cannot be made. */
 int nf_api_start(struct nf_api *api, struct event_base *base, struct nf_registry *reg, const struct nf_api_options *cfg,
                  char *err, size_t errlen);
+/* Frees the DELETE /v1/faults still reverting, unanswered (at shutdown; faults_api.c). */
+void nf_api_deletes_stop(struct nf_api *api);
 void nf_api_stop(struct nf_api *api);

@@ -4,7 +4,7 @@
 # asks GET /healthz on one keep-alive connection every millisecond while another client sends
 # GET /v1/faults (streamed one fault a chunk), GET /v1/faults?limit=10, GET /metrics (counters of
 # every fault, read at most once a second: a new scrape each second), or nothing (the probe's
-# own baseline). A probe request that arrives while the loop is busy waits for it: the probe's
+# own baseline), and at the end DELETE /v1/faults (every fault reverted, a few a turn). A probe request that arrives while the loop is busy waits for it: the probe's
 # maximum latency bounds the longest stall from above. Then the fixed cost of one fault.
 . /lab/scenarios/benchlib.sh
 bench_nf_start || exit 0
@@ -35,16 +35,18 @@ if nf_create "bench-stall: one more fault to count" '{"targets":["100.127.0.1/32
     nf_del "$cid"
 fi
 
-# stall_run WHAT PATH: the probe for STALL_MS ms while PATH is asked STALL_REQS times (none for
-# WHAT=idle), one request a time; emits the probe's max/p99/median and the requests' times.
+# stall_run WHAT PATH [METHOD]: the probe for STALL_MS ms while PATH is asked STALL_REQS times
+# (none for WHAT=idle; once with a METHOD), one request a time; emits the probe's max/p99/median
+# and the requests' times.
 stall_run() {
-    local what=$1 path=$2 i=0
+    local what=$1 path=$2 method=${3:-GET} i=0 reqs=$STALL_REQS
+    [ -n "${3:-}" ] && reqs=1
     t $NFB probe 127.0.0.1 9700 "$STALL_MS" >"$WORK/probe.$what" &
     local probe=$!
     sleep 0.3
     : >"$WORK/times.$what"
-    while [ -n "$path" ] && [ $i -lt "$STALL_REQS" ]; do
-        t $CURL -s -m 30 -o "$WORK/body.$what" -w '%{http_code} %{time_total} %{size_download}\n' "$NF_URL$path" >>"$WORK/times.$what"
+    while [ -n "$path" ] && [ $i -lt "$reqs" ]; do
+        t $CURL -s -m 120 -X "$method" -o "$WORK/body.$what" -w '%{http_code} %{time_total} %{size_download}\n' "$NF_URL$path" >>"$WORK/times.$what"
         [ "$what" = metrics ] && sleep 1.05 # past the counters' one-second cache: each scrape reads them
         i=$((i + 1))
     done
@@ -69,8 +71,9 @@ stall_run metrics /metrics
 nf_req GET /v1/faults
 tap_eq "bench-stall: GET /v1/faults lists every fault (streamed)" "$(echo "$NF_BODY" | grep -o '{"id":"f-' | wc -l)" "$STALL_FAULTS"
 tap_check "bench-stall: the streamed list ends as JSON does" sh -c "tail -c 3 '$WORK/body' | grep -q ']}'"
-nf_req DELETE /v1/faults
-tap_eq "bench-stall: DELETE /v1/faults" "$NF_CODE" 200
+stall_run delete-all /v1/faults DELETE
+tap_check "bench-stall: DELETE /v1/faults reverted every fault ($(cat "$WORK/body.delete-all"))" \
+    grep -q "\"reverted\":$STALL_FAULTS}" "$WORK/body.delete-all"
 # The fixed cost of a fault (issue 17: at most 5 ms): FIXED_CYCLES create/delete pairs of a
 # 1-CIDR fault, timed inside the daemon (the kernel work of apply and revert, its own histograms
 # in /metrics: no HTTP, no journal), as the difference of the histograms' sums and counts.
