@@ -295,7 +295,11 @@ static void delete_all_step(evutil_socket_t fd, short what, void *arg) {
                 nf_registry_delete(d->api->reg, f, "deleted by request");
                 d->reverted++;
                 if (d->at < d->n && nf_now_monotonic_us() - t0 >= NF_DELETE_TURN_US) {
-                        event_active(d->ev, EV_TIMEOUT, 0);
+                        /* A timeout of zero, not event_active(): libevent runs events made active
+                         * during its callbacks before it polls again, which would starve every
+                         * socket until the last revert; a timer fires after the poll. */
+                        static const struct timeval now = {0, 0};
+                        event_add(d->ev, &now);
                         return;
                 }
         }
