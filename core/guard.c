@@ -165,6 +165,11 @@ void nf_guard_free(struct nf_guard *g) {
         free(g);
 }
 
+void nf_guard_stop(struct nf_fault *f) {
+        nf_guard_free(f->guard);
+        f->guard = NULL;
+}
+
 /* Whether a probe's packets match the fault's filters: its address among the fault's prefixes,
  * its port among the fault's ports (peer's) and TCP among its protocols; -1 for a hostname. */
 static int through_fault(const struct nf_fault *f, const struct nf_probe_spec *p) {

@@ -127,6 +127,8 @@ struct nf_guard;
 int nf_guard_start(struct nf_registry *r, struct nf_fault *f);
 /* Stops it: probes in flight are abandoned (their sockets closed), nothing more is judged. */
 void nf_guard_free(struct nf_guard *g);
+/* Stops f's guard for good (a fault about to be reverted: its probes are no more use). */
+void nf_guard_stop(struct nf_fault *f);
 /* f's guard for GET /v1/faults/{id} (and a dry run's plan): the settings, whether each probe's
  * own packets cross the fault ("through_fault": true, false, or null for a hostname), and while
  * it runs its state and each probe's recent results, newest first. */
