@@ -112,6 +112,12 @@ struct nlmsghdr *nf_enc_clsact(struct nf_msgbuf mb, uint16_t type, int ifindex) 
         return nlh;
 }
 
+struct nlmsghdr *nf_enc_root_qdisc_del(struct nf_msgbuf mb, int ifindex, uint32_t handle) {
+        /* With the handle given the kernel deletes the root only if it is that qdisc (EINVAL
+         * otherwise), so a qdisc that is not ours is never removed. */
+        return tc_header(mb.buf, mb.len, RTM_DELQDISC, 0, ifindex, handle, TC_H_ROOT, 0);
+}
+
 struct nlmsghdr *nf_enc_netem(struct nf_msgbuf mb, int ifindex, uint32_t handle, uint32_t parent,
                               const struct nf_netem_params *p) {
         void *buf = mb.buf;

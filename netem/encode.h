@@ -13,6 +13,8 @@
 
 /* Qdiscs */
 struct nlmsghdr *nf_enc_clsact(struct nf_msgbuf mb, uint16_t type, int ifindex);
+/* Deletes the root qdisc of ifindex if its handle is handle (a pooled ifb handed back). */
+struct nlmsghdr *nf_enc_root_qdisc_del(struct nf_msgbuf mb, int ifindex, uint32_t handle);
 struct nlmsghdr *nf_enc_netem(struct nf_msgbuf mb, int ifindex, uint32_t handle, uint32_t parent,
                               const struct nf_netem_params *p);
 
