@@ -492,6 +492,8 @@ int nf_registry_commit(struct nf_registry *r, struct nf_fault *f, int64_t create
 struct nf_fault *nf_registry_create(struct nf_registry *r, struct nf_spec *spec, struct nf_fault_init *init,
                                     bool dry_run, struct nf_err *e) {
         struct nf_fault *f = nf_registry_prepare(r, spec, init, NULL, -1, dry_run, e);
+        if (f && dry_run)
+                nf_apply_preview(&f->ns->applier, &f->plan); /* the ifb links it would get now */
         if (!f || dry_run)
                 return f;
         if (nf_registry_commit(r, f, 0, 0, e) < 0) {

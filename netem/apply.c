@@ -248,6 +248,17 @@ int nf_apply_bind(struct nf_applier *a, struct nf_plan *p) {
         return 0;
 }
 
+void nf_apply_preview(const struct nf_applier *a, struct nf_plan *p) {
+        struct nf_ifb_pool *copy = a->pool.max_idle ? malloc(sizeof(*copy)) : NULL;
+        if (!copy)
+                return; /* the planner's names: what a pool that is off uses anyway */
+        *copy = a->pool;
+        for (size_t i = 0; i < p->n_links; i++)
+                if (nf_action_info(p->links[i].action)->ifb)
+                        nf_ifb_pool_bind(copy, &p->links[i], 0);
+        free(copy);
+}
+
 void nf_apply_unbind(struct nf_applier *a, const struct nf_plan *p) {
         int64_t now = now_ms();
         for (size_t i = 0; i < p->n_links; i++)

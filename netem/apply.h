@@ -51,6 +51,9 @@ void nf_applier_close(struct nf_applier *a);
  * binds what is not bound yet; bind first to journal the real names. -ENOSPC when no link is
  * left (nothing is kept bound then). */
 int nf_apply_bind(struct nf_applier *a, struct nf_plan *p);
+/* What nf_apply_bind() would choose now, written into the plan without taking anything (a dry
+ * run shows the links a fault would really get). */
+void nf_apply_preview(const struct nf_applier *a, struct nf_plan *p);
 /* Hands back what nf_apply_bind() chose, for a plan that will not be applied. */
 void nf_apply_unbind(struct nf_applier *a, const struct nf_plan *p);
 /* All or nothing: on failure everything this call created is gone again before it returns, and

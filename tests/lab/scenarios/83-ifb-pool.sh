@@ -21,7 +21,7 @@ ifb_of() { json_str ifb; }
 no_links() { [ -z "$(our_links)" ]; }
 has_str() { printf '%s' "$1" | grep -q "$2"; }
 
-if nf_start --ifb-pool-idle 2; then
+if nf_start; then
     # --- recycled link: only the second fault's netem
     if nf_create "ifb-pool: first fault" '{"targets":["10.0.1.10/32"],"delay":{"ms":200},"loss":{"percent":30}}'; then
         id=$NF_ID
@@ -76,15 +76,6 @@ if nf_start --ifb-pool-idle 2; then
     for id in $ids; do nf_delete "$id"; done
     state_same "ifb-pool: after the concurrent faults, idle links aside, the state equals the state before" "$WORK/before"
 
-    # --- idle expiry (--ifb-pool-idle 2): polled every ~100 ms
-    t0=$(now_ms) ms=
-    while [ $(( $(now_ms) - t0 )) -lt 8000 ]; do
-        [ -z "$(pool_links)" ] && { ms=$(( $(now_ms) - t0 )); break; }
-        sleep 0.1
-    done
-    tap_below "ifb-pool: idle links deleted after --ifb-pool-idle 2 s, within" "${ms:-}" 5000 " ms"
-    tap_check "ifb-pool: ... and nothing of ours is left" no_links
-
     # --- a failed apply that took an idle link
     nf_create "ifb-pool: make an idle link" '{"targets":["10.0.1.11/32"],"delay":{"ms":10}}' && nf_delete "$NF_ID"
     tap_eq "ifb-pool: one idle link" "$(pool_links)" "nfp0 "
@@ -111,6 +102,26 @@ if nf_start --ifb-pool-idle 2; then
     nf_finish TERM
     tap_check "ifb-pool: after SIGTERM no link of ours is left ($(our_links))" no_links
     state_same "ifb-pool: after SIGTERM the state equals the state before" "$WORK/before"
+fi
+
+# --- idle expiry: a daemon with --ifb-pool-idle 2
+if nf_start --ifb-pool-idle 2; then
+    for a in 10.0.1.10 10.0.1.11; do
+        nf_create "ifb-pool: expiry $a" "{\"targets\":[\"$a/32\"],\"delay\":{\"ms\":10}}" && eval "id_$(echo $a | tr . _)=\$NF_ID"
+    done
+    nf_delete "$id_10_0_1_10"; t0=$(now_ms); nf_delete "$id_10_0_1_11"
+    tap_eq "ifb-pool: two idle links to expire" "$(pool_links)" "nfp0 nfp1 "
+    # polled every ~100 ms; the first goes 2 s after its revert, the second a little later
+    ms=
+    while [ $(( $(now_ms) - t0 )) -lt 8000 ]; do
+        [ -z "$(pool_links)" ] && { ms=$(( $(now_ms) - t0 )); break; }
+        sleep 0.1
+    done
+    tap_between "ifb-pool: idle links deleted after --ifb-pool-idle 2 s: the last one after" "${ms:-}" 1800 5000 " ms"
+    tap_check "ifb-pool: ... and nothing of ours is left" no_links
+
+    grep -q 'ifb_pool.timer\|ifb_pool.delete_failed' "$NF_LOG" && tap_fail "ifb-pool: the expiry timer logged a failure" || tap_ok "ifb-pool: the expiry timer logged no failure"
+    nf_finish TERM
 fi
 
 # --- kill -9 of the daemon: its guardian sweeps idle links too
