@@ -76,6 +76,15 @@ if nf_start; then
     for id in $ids; do nf_delete "$id"; done
     state_same "ifb-pool: after the concurrent faults, idle links aside, the state equals the state before" "$WORK/before"
 
+    # --- SIGTERM empties the pool
+    tap_eq "ifb-pool: three idle links before SIGTERM" "$(echo $(pool_links) | wc -w)" 3
+    nf_finish TERM
+    tap_check "ifb-pool: after SIGTERM no link of ours is left ($(our_links))" no_links
+    state_same "ifb-pool: after SIGTERM the state equals the state before" "$WORK/before"
+fi
+
+if nf_start; then
+
     # --- a failed apply that took an idle link
     nf_create "ifb-pool: make an idle link" '{"targets":["10.0.1.11/32"],"delay":{"ms":10}}' && nf_delete "$NF_ID"
     tap_eq "ifb-pool: one idle link" "$(pool_links)" "nfp0 "
@@ -97,11 +106,9 @@ if nf_start; then
         nf_delete "$NF_ID"
     fi
 
-    # --- SIGTERM empties the pool
     tap_eq "ifb-pool: an idle link before SIGTERM" "$(pool_links)" "nfp0 "
     nf_finish TERM
     tap_check "ifb-pool: after SIGTERM no link of ours is left ($(our_links))" no_links
-    state_same "ifb-pool: after SIGTERM the state equals the state before" "$WORK/before"
 fi
 
 # --- idle expiry: a daemon with --ifb-pool-idle 2
