@@ -75,12 +75,14 @@ bool nf_ifb_pool_release(struct nf_ifb_pool *p, const struct nf_plan_link *l, in
         int k = nf_ifb_pool_k(l->ifb_ifindex);
         if (k < 0)
                 return false;
-        /* A NEW link of a failed apply may or may not exist: deleted (ENODEV is fine). */
+        /* A NEW link of a failed apply may or may not exist: deleted (ENODEV is fine). An idle
+         * one (a second revert of one plan, which should not happen) leaves the idle list before
+         * it is deleted, so that nothing stays listed that is gone. */
         bool keep = (p->state[k] == NF_IFB_BUSY || p->state[k] == NF_IFB_REUSED) && p->n_idle < p->max_idle;
         if (keep)
                 idle_push(p, (unsigned)k, now_ms);
-        else if (p->state[k] != NF_IFB_IDLE)
-                p->state[k] = NF_IFB_FREE;
+        else
+                nf_ifb_pool_forget(p, l->ifb_ifindex);
         return keep;
 }
 

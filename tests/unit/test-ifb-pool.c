@@ -102,6 +102,16 @@ int main(void) {
         nf_ifb_pool_forget(p, NF_IFB_POOL_INDEX_BASE + (int)p->idle[0].k);
         tap_is_int(p->n_idle, 0, "forget: out of the idle list");
 
+        /* A second revert of a link already idle: it leaves the list and is deleted. */
+        nf_ifb_pool_init(p, 2, 1000);
+        g = planned(0);
+        nf_ifb_pool_bind(p, &g, 0);
+        nf_ifb_pool_applied(p, &g);
+        tap_ok(nf_ifb_pool_release(p, &g, 0), "released once: idle");
+        tap_ok(!nf_ifb_pool_release(p, &g, 0), "released again: deleted");
+        tap_is_int(p->n_idle, 0, "... and no longer listed idle");
+        tap_is_int(p->state[0], NF_IFB_FREE, "... its name free");
+
         /* Every name taken. */
         nf_ifb_pool_init(p, 2, 1000);
         int full = 0;

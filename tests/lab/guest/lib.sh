@@ -208,22 +208,33 @@ nf_delete() {
 # always.
 state_dump() {
     local pool=
-    if [ -n "${NF_PID:-}" ] && [ -z "${NF_STATE_STRICT:-}" ]; then
-        pool=$(t $IP -o link show 2>/dev/null | awk '/ alias netfaultd:pool( |$)/ { n = $2; sub(/:$/, "", n); sub(/@.*/, "", n); printf "%s ", n }')
-    fi
+    [ -n "${NF_PID:-}" ] && [ -z "${NF_STATE_STRICT:-}" ] && pool=$(pool_links_in task)
     {
         echo "## tc qdisc show"
-        t $TC qdisc show 2>&1 | awk -v pool="$pool" 'BEGIN { n = split(pool, v, " "); for (i = 1; i <= n; i++) skip[v[i]] = 1 }
-            { for (i = 1; i < NF; i++) if ($i == "dev" && ($(i + 1) in skip)) next; print }'
+        t $TC qdisc show 2>&1 | without_pool_qdiscs "$pool"
         echo "## tc filter show dev eth0 egress"
         t $TC filter show dev eth0 egress 2>&1
         echo "## tc filter show dev eth0 ingress"
         t $TC filter show dev eth0 ingress 2>&1
         echo "## ip link show"
-        t $IP link show 2>&1 | awk -v pool="$pool" 'BEGIN { n = split(pool, v, " "); for (i = 1; i <= n; i++) skip[v[i]] = 1 }
-            /^[0-9]+:/ { name = $2; sub(/:$/, "", name); sub(/@.*/, "", name); drop = (name in skip) }
-            !drop { print }'
+        t $IP link show 2>&1 | without_pool_links "$pool"
     } >"$1"
+}
+
+# pool_links_in NS: the names of netfaultd's idle pool links in namespace NS, one line
+pool_links_in() {
+    $IP -n "$1" -o link show 2>/dev/null | awk '/ alias netfaultd:pool( |$)/ { n = $2; sub(/:$/, "", n); sub(/@.*/, "", n); printf "%s ", n }'
+}
+# without_pool_qdiscs NAMES / without_pool_links NAMES: `tc qdisc show` / `ip link show` on
+# stdin without the lines of those links
+without_pool_qdiscs() {
+    awk -v pool="$1" 'BEGIN { n = split(pool, v, " "); for (i = 1; i <= n; i++) skip[v[i]] = 1 }
+        { for (i = 1; i < NF; i++) if ($i == "dev" && ($(i + 1) in skip)) next; print }'
+}
+without_pool_links() {
+    awk -v pool="$1" 'BEGIN { n = split(pool, v, " "); for (i = 1; i <= n; i++) skip[v[i]] = 1 }
+        /^[0-9]+:/ { name = $2; sub(/:$/, "", name); sub(/@.*/, "", name); drop = (name in skip) }
+        !drop { print }'
 }
 
 # strict_dump FILE / strict_same DESC BEFORE: the same with idle pool links shown
@@ -231,9 +242,7 @@ strict_dump() { NF_STATE_STRICT=1; state_dump "$1"; NF_STATE_STRICT=; }
 strict_same() { local rc; NF_STATE_STRICT=1; state_same "$1" "$2"; rc=$?; NF_STATE_STRICT=; return $rc; }
 
 # pool_links: the names of netfaultd's idle pool links in `task`, one line
-pool_links() {
-    t $IP -o link show 2>/dev/null | awk '/ alias netfaultd:pool( |$)/ { n = $2; sub(/:$/, "", n); printf "%s ", n }'
-}
+pool_links() { pool_links_in task; }
 # our_links: every link in `task` with netfaultd's marks (a name starting nf, an alias
 # starting netfaultd:), idle or not, one line
 our_links() {
