@@ -437,9 +437,17 @@ def main():
                                        "revert_ms": fx["revert"]["median"] if fx["revert"] else None, "total_ms": fx["total"]["median"],
                                        "with_http_ms": http["median"] if http else None}
         d = derived["fault_fixed_cost"]
+        rows = [["the fault alone on eth0 (its hook created and deleted with it)", fmt(d["apply_ms"], 2), fmt(d["revert_ms"], 2),
+                 fmt(d["total_ms"], 2), fmt(d["with_http_ms"], 1)]]
+        # beside another fault that keeps eth0's clsact and guard filters (bench-stall, since the ifb pool)
+        fk = {st_: get("fault_fixed_cost", "netfaultd-hook-kept", stage=st_) for st_ in ("apply", "revert", "total")}
+        if fk["total"]:
+            d["hook_kept"] = {"apply_ms": fk["apply"]["median"] if fk["apply"] else None,
+                              "revert_ms": fk["revert"]["median"] if fk["revert"] else None, "total_ms": fk["total"]["median"]}
+            k = d["hook_kept"]
+            rows.append(["beside another fault (eth0's hook kept)", fmt(k["apply_ms"], 2), fmt(k["revert_ms"], 2), fmt(k["total_ms"], 2), "-"])
         table("Fixed cost of one fault (guest; create + delete of a 1-CIDR fault, mean of %s cycles; ms)" % d["cycles"],
-              ["apply (kernel work)", "revert (kernel work)", "apply + revert", "POST + DELETE over HTTP (median)"],
-              [[fmt(d["apply_ms"], 2), fmt(d["revert_ms"], 2), fmt(d["total_ms"], 2), fmt(d["with_http_ms"], 1)]])
+              ["case", "apply (kernel work)", "revert (kernel work)", "apply + revert", "POST + DELETE over HTTP (median)"], rows)
 
     # ---- GET /v1/faults render (issue 17): one fault (the work between two turns of the loop,
     # now that the list is streamed) against the whole list (what one turn did before)
@@ -509,6 +517,9 @@ def main():
     if fc and fc.get("total_ms") is not None:
         target("per-fault fixed cost (create + delete of 1 CIDR, no HTTP) <= 5 ms", "%.1f ms" % fc["total_ms"],
                fc["total_ms"] <= 5, "<= 5 ms")
+        if fc.get("hook_kept") and fc["hook_kept"].get("total_ms") is not None:
+            target("per-fault fixed cost beside another fault on the interface <= 5 ms", "%.1f ms" % fc["hook_kept"]["total_ms"],
+                   fc["hook_kept"]["total_ms"] <= 5, "<= 5 ms")
     for d in derived.get("loop_stall", []):
         if d["during"] != "idle" and d["max_stall_ms"] is not None:
             target("longest loop stall during %s at %sx%s <= 10 ms" % (d["during"], d["faults"], d["cidrs"]),

@@ -26,11 +26,16 @@ int nf_registry_init(struct nf_registry *r, struct event_base *base, const struc
         if (rc < 0)
                 return rc;
         nf_registry_own(r)->applier.guard_port = api_port;
+        nf_registry_pool_setup(r, nf_registry_own(r));
         return 0;
 }
 
 void nf_registry_fini(struct nf_registry *r) {
         nf_registry_delete_all(r, "shutdown");
+        nf_registry_pools_drain(r);
+        if (r->ifb_pool_timer)
+                event_free(r->ifb_pool_timer);
+        r->ifb_pool_timer = NULL;
         if (r->netns_watch)
                 event_free(r->netns_watch);
         r->netns_watch = NULL;
@@ -121,11 +126,15 @@ static void watch_namespaces(struct nf_registry *r);
 
 /* The clsact list of ns after a change; a namespace other than ours without faults loses its
  * record (its entry goes with the last reference). */
-static void put_ns_record(struct nf_registry *r, const struct nf_ns *ns) {
-        if (!ns->own && ns->n_faults == 0)
+static void put_ns_record(struct nf_registry *r, struct nf_ns *ns) {
+        if (!ns->own && ns->n_faults == 0) {
+                /* We leave a pod's namespace with its last fault: its idle links go first, while
+                 * the record still names it for a sweep. */
+                nf_ifb_pool_drain(&ns->applier);
                 nf_record_drop_ns(r->journal, ns);
-        else
+        } else
                 nf_record_put_clsact(r->journal, ns, r->proc_root);
+        nf_registry_pools_changed(r);
 }
 
 /* ---- creation: prepare (nothing changes), then commit ---- */
@@ -247,6 +256,7 @@ int nf_registry_enter(struct nf_registry *r, struct nf_fault *f, struct nf_err *
                 return -1;
         if ((rc = nf_ns_enter(&r->ns, found.fd, &f->spec.netns, found.pod_uid, found.reopen, &f->ns, e)) < 0)
                 return rc;
+        nf_registry_pool_setup(r, f->ns);
         /* The lock must keep answering probes (a full backlog would read as "not a netfaultd"). */
         if (r->base && f->ns->lock_fd >= 0 && !f->ns->lock_ev &&
             (f->ns->lock_ev = event_new(r->base, f->ns->lock_fd, EV_READ | EV_PERSIST, on_lock_probe, NULL)))
@@ -411,8 +421,14 @@ int nf_registry_commit(struct nf_registry *r, struct nf_fault *f, int64_t create
          * write per fault (a record of 10,000 targets is not cheap to render twice); the sweep
          * treats a record the same whether or not the apply finished. No record, no apply: a fault
          * we could not journal could outlive a crash unnoticed, so it is refused. */
+        /* The ifb links are chosen first (a pooled one or a new name), so that the record names
+         * the links really used. */
+        if ((rc = nf_apply_bind(&f->ns->applier, &f->plan)) < 0)
+                return nf_fail(e, NF_ERR_LIMIT, "no_ifb_name", NULL,
+                               "every ifb link name netfaultd can use in this namespace is taken; nothing was applied");
         if ((rc = nf_record_put(r->journal, f, "active")) < 0 ||
             (!f->ns->own && (rc = nf_record_put_clsact(r->journal, f->ns, r->proc_root)) < 0)) {
+                nf_apply_unbind(&f->ns->applier, &f->plan);
                 nf_journal_drop(r->journal, f->id); /* in case only the directory's sync failed */
                 if (f->ns->n_faults == 0)
                         nf_record_drop_ns(r->journal, f->ns);
@@ -476,6 +492,8 @@ int nf_registry_commit(struct nf_registry *r, struct nf_fault *f, int64_t create
 struct nf_fault *nf_registry_create(struct nf_registry *r, struct nf_spec *spec, struct nf_fault_init *init,
                                     bool dry_run, struct nf_err *e) {
         struct nf_fault *f = nf_registry_prepare(r, spec, init, NULL, -1, dry_run, e);
+        if (f && dry_run)
+                nf_apply_preview(&f->ns->applier, &f->plan); /* the ifb links it would get now */
         if (!f || dry_run)
                 return f;
         if (nf_registry_commit(r, f, 0, 0, e) < 0) {

@@ -98,6 +98,8 @@ struct nf_gone {
 struct nf_registry_limits {
         uint32_t max_faults;
         uint32_t max_filters; /* across every active fault and interface of one namespace */
+        uint32_t ifb_pool;    /* idle ifb links kept per namespace (--ifb-pool), 0: none */
+        uint32_t ifb_pool_idle_s; /* and for how long (--ifb-pool-idle) */
 };
 
 struct nf_registry {
@@ -121,6 +123,7 @@ struct nf_registry {
         struct nf_gone gone[NF_MAX_GONE]; /* the latest faults whose namespace went away or whose guard
                                            * aborted them, newest last */
         struct nf_probe_ctx *probes; /* the guards' probes (probe.h), made with the first guard */
+        struct event *ifb_pool_timer; /* deletes idle ifb links that are due (ifb_pools.c) */
         size_t n_gone;
 };
 
@@ -160,6 +163,14 @@ void nf_registry_remember(struct nf_registry *r, const struct nf_fault *f, const
  * any more (its pod was deleted) takes its faults with it. Run every second while there are such
  * faults; returns how many faults went. */
 size_t nf_registry_check_namespaces(struct nf_registry *r);
+/* ---- idle ifb links (core/ifb_pools.c) ---- */
+/* The pool settings for an applier of ours (own namespace or a pod's). */
+void nf_registry_pool_setup(const struct nf_registry *r, struct nf_ns *ns);
+/* Arms the timer for the next idle link that falls due (after a revert handed one back). */
+void nf_registry_pools_changed(struct nf_registry *r);
+/* Deletes every idle link in every namespace (shutdown: before the guardian is let go). */
+void nf_registry_pools_drain(struct nf_registry *r);
+
 /* Reverts every fault; returns how many. */
 size_t nf_registry_delete_all(struct nf_registry *r, const char *why);
 void nf_fault_free(struct nf_fault *f);

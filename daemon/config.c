@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "netem/ifb_pool.h"
 #include "netem/plan.h"
 
 static void usage(FILE *f) {
@@ -21,6 +22,9 @@ static void usage(FILE *f) {
                 "  --max-faults N         faults active at once (1-%u)       [NETFAULTD_MAX_FAULTS, 64]\n"
                 "  --max-body BYTES       largest request body                [NETFAULTD_MAX_BODY, 1048576]\n"
                 "  --max-filters N        flower filters across all faults    [NETFAULTD_MAX_FILTERS, 200000]\n"
+                "  --ifb-pool N           idle ifb links kept for the next fault, per namespace (0-%u, 0 off)\n"
+                "                                                             [NETFAULTD_IFB_POOL, %u]\n"
+                "  --ifb-pool-idle S      an idle ifb link is deleted after S seconds [NETFAULTD_IFB_POOL_IDLE, %u]\n"
                 "  --rate-limit N         changing requests/s per client, 0 off [NETFAULTD_RATE_LIMIT, 20]\n"
                 "  --rate-limit-global N  changing requests/s of all clients together, 0 off\n"
                 "                                        [NETFAULTD_RATE_LIMIT_GLOBAL, 5 x --rate-limit]\n"
@@ -56,7 +60,7 @@ static void usage(FILE *f) {
                 "70 internal error, 71 cannot listen, 73 --state-dir unusable (owned by another user, writable by\n"
                 "others, not writable or full), 75 another netfaultd holds --state-dir or the namespace, 77 not\n"
                 "permitted (needs CAP_NET_ADMIN).\n",
-                NF_MAX_SLOTS);
+                NF_MAX_SLOTS, NF_IFB_POOL_MAX, NF_IFB_POOL_DEFAULT, NF_IFB_POOL_IDLE_DEFAULT_S);
 }
 
 static int parse_u32(const char *name, const char *v, uint32_t lo, uint32_t hi, uint32_t *out) {
@@ -119,6 +123,10 @@ static int apply_opt(struct nf_config *c, int opt, const char *v) {
                 return parse_u32("--max-body", v, 1024, 64 * 1024 * 1024, &c->max_body_bytes);
         case 'F':
                 return parse_u32("--max-filters", v, 1, 10000000, &c->max_filters);
+        case 'p':
+                return parse_u32("--ifb-pool", v, 0, NF_IFB_POOL_MAX, &c->ifb_pool);
+        case 'i':
+                return parse_u32("--ifb-pool-idle", v, 1, 24 * 3600, &c->ifb_pool_idle_s);
         case 'r':
                 return parse_u32("--rate-limit", v, 0, 1000000, &c->rate_limit);
         case 'g':
@@ -200,6 +208,7 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                 {"default-duration", required_argument, NULL, 'D'}, {"max-faults", required_argument, NULL, 'n'},
                 {"max-body", required_argument, NULL, 'b'},
                 {"max-filters", required_argument, NULL, 'F'},     {"rate-limit", required_argument, NULL, 'r'},
+                {"ifb-pool", required_argument, NULL, 'p'},        {"ifb-pool-idle", required_argument, NULL, 'i'},
                 {"state-dir", required_argument, NULL, 's'},       {"on-start", required_argument, NULL, 'o'},
                 {"aws-ip-ranges", required_argument, NULL, 'a'},   {"dns-min-ttl", required_argument, NULL, 't'},
                 {"dns-max-ttl", required_argument, NULL, 'T'},
@@ -222,6 +231,7 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                     {"NETFAULTD_LOG_LEVEL", 'L'},      {"NETFAULTD_MAX_DURATION", 'd'},
                     {"NETFAULTD_DEFAULT_DURATION", 'D'}, {"NETFAULTD_MAX_FAULTS", 'n'},
                     {"NETFAULTD_MAX_BODY", 'b'},
+                    {"NETFAULTD_IFB_POOL", 'p'},       {"NETFAULTD_IFB_POOL_IDLE", 'i'},
                     {"NETFAULTD_MAX_FILTERS", 'F'},    {"NETFAULTD_RATE_LIMIT", 'r'}, {"NETFAULTD_ECS_RATE_LIMIT", 'e'},
                     {"NETFAULTD_STATE_DIR", 's'},      {"NETFAULTD_ON_START", 'o'},
                     {"NETFAULTD_AWS_IP_RANGES", 'a'},  {"NETFAULTD_DNS_MIN_TTL", 't'},
@@ -242,6 +252,8 @@ int nf_config_parse(struct nf_config *c, int argc, char **argv, int *exit_code) 
                                 .max_faults = 64,
                                 .max_body_bytes = 1024 * 1024,
                                 .max_filters = 200000,
+                                .ifb_pool = NF_IFB_POOL_DEFAULT,
+                                .ifb_pool_idle_s = NF_IFB_POOL_IDLE_DEFAULT_S,
                                 .rate_limit = 20,
                                 .ecs_rate_limit_s = 5,
                                 .rate_limit_global = UINT32_MAX, /* until given: 5 x rate_limit */

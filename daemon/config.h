@@ -26,6 +26,8 @@ struct nf_config {
         uint32_t max_faults;
         uint32_t max_body_bytes;
         uint32_t max_filters;
+        uint32_t ifb_pool;        /* idle ifb links kept per namespace, 0: none (--ifb-pool) */
+        uint32_t ifb_pool_idle_s; /* deleted after this long idle (--ifb-pool-idle) */
         uint32_t rate_limit; /* changing requests per second per client, 0: off */
         uint32_t rate_limit_global; /* changing requests per second from all clients together, 0: off */
         uint32_t ecs_rate_limit_s; /* seconds between requests to one ECS fault route per client, 0: off */

@@ -187,7 +187,8 @@ int main(int argc, char **argv) {
                        aws.path, aws.sync_token, aws.create_date, aws.default_region[0] ? aws.default_region : "none");
         if (nf_resolver_init(&resolver, base, cfg.dns_min_ttl_s, cfg.dns_max_ttl_s) < 0)
                 nf_log(NF_LOG_WARN, "dns.config", "no resolver: hostnames in targets will be refused");
-        struct nf_registry_limits lim = {.max_faults = cfg.max_faults, .max_filters = cfg.max_filters};
+        struct nf_registry_limits lim = {.max_faults = cfg.max_faults, .max_filters = cfg.max_filters,
+                                         .ifb_pool = cfg.ifb_pool, .ifb_pool_idle_s = cfg.ifb_pool_idle_s};
         r = nf_registry_init(&reg, base, &lim, &journal, cfg.listen_addr.is_unix ? 0 : cfg.listen_addr.port);
         if (r < 0) {
                 nf_log(NF_LOG_ERROR, "daemon.start_failed", "cannot open rtnetlink: %s", strerror(-r));
@@ -276,6 +277,8 @@ out_api:
         nf_api_stop(&api);
         {
                 size_t n = nf_registry_delete_all(&reg, "shutdown");
+                /* Idle ifb links too, before the guardian is let go without a sweep. */
+                nf_registry_pools_drain(&reg);
                 nf_log(NF_LOG_INFO, "daemon.stopped", "reverted %zu fault(s)", n);
         }
         nf_guardian_stop(&guardian);

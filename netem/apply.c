@@ -12,8 +12,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "netem/encode.h"
+
+/* The pool's clock (core/clock.h is a layer above us). */
+static int64_t now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static int open_sockets(void *arg) {
         struct nf_applier *a = arg;
@@ -249,7 +257,48 @@ static void queue_filters(struct nf_applier *a, const struct nf_plan *p, size_t 
         }
 }
 
-int nf_apply(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_error *err) {
+int nf_apply_bind(struct nf_applier *a, struct nf_plan *p) {
+        int64_t now = now_ms();
+        for (size_t i = 0; i < p->n_links; i++) {
+                if (!nf_action_info(p->links[i].action)->ifb)
+                        continue;
+                int r = nf_ifb_pool_bind(&a->pool, &p->links[i], now);
+                if (r < 0) {
+                        nf_apply_unbind(a, p);
+                        return r;
+                }
+        }
+        return 0;
+}
+
+void nf_apply_preview(const struct nf_applier *a, struct nf_plan *p) {
+        struct nf_ifb_pool *copy = a->pool.max_idle ? malloc(sizeof(*copy)) : NULL;
+        if (!copy)
+                return; /* the planner's names: what a pool that is off uses anyway */
+        *copy = a->pool;
+        for (size_t i = 0; i < p->n_links; i++)
+                if (nf_action_info(p->links[i].action)->ifb)
+                        nf_ifb_pool_bind(copy, &p->links[i], 0);
+        free(copy);
+}
+
+void nf_apply_unbind(struct nf_applier *a, const struct nf_plan *p) {
+        int64_t now = now_ms();
+        for (size_t i = 0; i < p->n_links; i++)
+                if (nf_action_info(p->links[i].action)->ifb)
+                        nf_ifb_pool_unbind(&a->pool, &p->links[i], now);
+}
+
+/* Queues what makes the ifb of l ready for its qdisc: a link taken from the pool exists and is up
+ * (only its alias changes to the fault's); any other is created. */
+static void queue_ifb_take(struct nf_applier *a, const struct nf_plan_link *l) {
+        int k = nf_ifb_pool_k(l->ifb_ifindex);
+        if (k < 0 || a->pool.state[k] != NF_IFB_REUSED)
+                queue(a, nf_enc_ifb_add(room(a), l->ifb_name, l->ifb_ifindex), 0);
+        queue(a, nf_enc_link_up_alias(room(a), l->ifb_ifindex, l->ifb_alias), 0);
+}
+
+int nf_apply(struct nf_applier *a, struct nf_plan *p, struct nf_apply_error *err) {
         struct nf_nl_error nlerr = {0};
         enum nf_hook_qdisc *hooks;
         int r;
@@ -262,7 +311,10 @@ int nf_apply(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_erro
                 return -ENOMEM;
         }
         r = preflight(a, p, hooks, err);
+        if (r == 0 && (r = nf_apply_bind(a, p)) < 0)
+                set_err(err, r, NULL, "every ifb link netfaultd can name in this namespace is taken");
         if (r < 0) {
+                nf_apply_unbind(a, p); /* what the caller bound beforehand, too */
                 free(hooks);
                 return r;
         }
@@ -305,14 +357,16 @@ int nf_apply(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_erro
                 const struct nf_plan_link *l = &p->links[i];
                 if (!nf_action_info(l->action)->ifb)
                         continue;
-                queue(a, nf_enc_ifb_add(room(a), l->ifb_name, l->ifb_ifindex), 0);
-                queue(a, nf_enc_link_up_alias(room(a), l->ifb_ifindex, l->ifb_alias), 0);
+                queue_ifb_take(a, l);
                 queue_ifb_qdiscs(a, l->ifb_ifindex, p);
         }
         queue_filters(a, p, 0);
         r = nf_nl_end(&a->nl, &nlerr);
-        if (r == 0)
+        if (r == 0) {
+                for (size_t i = 0; i < p->n_links; i++)
+                        nf_ifb_pool_applied(&a->pool, &p->links[i]);
                 return 0;
+        }
         transaction_err(err, r, &nlerr);
         nf_revert(a, p, NULL);
         return r;
@@ -362,16 +416,48 @@ int nf_revert(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_err
                 queue(a, nf_enc_filter_del_prio(room(a), l->iface.ifindex, parent, l->prio_v4, AF_INET), ENOENT);
                 queue(a, nf_enc_filter_del_prio(room(a), l->iface.ifindex, parent, l->prio_v6, AF_INET6), ENOENT);
         }
+        /* After the filters (the kernel takes a batch in order): no filter points at a link that
+         * goes idle. Its root qdisc goes (deleted, never changed: a change would keep the absent
+         * attributes of this fault for the next), and its alias says it is idle. */
+        int64_t now = now_ms();
+        bool *kept = calloc(p->n_links ? p->n_links : 1, sizeof(*kept));
         for (size_t i = 0; i < p->n_links; i++) {
                 const struct nf_plan_link *l = &p->links[i];
-                if (nf_action_info(l->action)->ifb)
+                if (!nf_action_info(l->action)->ifb)
+                        continue;
+                if (kept && nf_ifb_pool_release(&a->pool, l, now)) {
+                        kept[i] = true;
+                        queue(a, nf_enc_qdisc_del(room(a), l->ifb_ifindex, TC_H_MAKE(NF_QDISC_MAJOR << 16, 0), TC_H_ROOT),
+                              EINVAL);
+                        queue(a, nf_enc_link_up_alias(room(a), l->ifb_ifindex, NF_IFB_POOL_ALIAS), 0);
+                } else {
+                        if (!kept)
+                                nf_ifb_pool_forget(&a->pool, l->ifb_ifindex);
                         queue(a, nf_enc_link_del(room(a), l->ifb_ifindex), ENODEV);
+                }
         }
         r = nf_nl_end(&a->nl, &nlerr);
         if (r < 0) {
                 first = r;
                 transaction_err(err, r, &nlerr);
+                /* Which request failed matters less than what is certain: a link whose hand-back
+                 * may not have gone through is not reused but deleted. */
+                nf_nl_begin(&a->nl);
+                for (size_t i = 0; kept && i < p->n_links; i++)
+                        if (kept[i]) {
+                                nf_ifb_pool_forget(&a->pool, p->links[i].ifb_ifindex);
+                                queue(a, nf_enc_link_del(room(a), p->links[i].ifb_ifindex), ENODEV);
+                        }
+                nf_nl_end(&a->nl, NULL);
+                /* A pooled link that vanished (someone deleted it) is as reverted as a deleted
+                 * one: the same as ENODEV on a link delete, which is tolerated. */
+                if (r == -ENODEV && (nlerr.msg_type == RTM_DELQDISC || nlerr.msg_type == RTM_NEWLINK)) {
+                        first = 0;
+                        if (err)
+                                *err = (struct nf_apply_error){0};
+                }
         }
+        free(kept);
 
         /* A clsact we created goes away with our last fault on that interface, and only if
          * nobody else attached a filter to it meanwhile. */
@@ -410,4 +496,18 @@ int nf_revert(struct nf_applier *a, const struct nf_plan *p, struct nf_apply_err
                 use_drop(a, u);
         }
         return first;
+}
+
+int nf_ifb_pool_expire_one(struct nf_applier *a, int64_t now) {
+        char buf[256];
+        int ifindex = nf_ifb_pool_take_expired(&a->pool, now);
+        if (ifindex == 0)
+                return 0;
+        int r = nf_nl_request(&a->nl, nf_enc_link_del(NF_MSGBUF(buf), ifindex), NULL, NULL, NULL);
+        return r < 0 && r != -ENODEV ? r : 1;
+}
+
+void nf_ifb_pool_drain(struct nf_applier *a) {
+        while (a->pool.n_idle > 0)
+                nf_ifb_pool_expire_one(a, -1);
 }

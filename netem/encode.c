@@ -178,6 +178,8 @@ struct nlmsghdr *nf_enc_netem(struct nf_msgbuf mb, int ifindex, uint32_t handle,
 }
 
 struct nlmsghdr *nf_enc_qdisc_del(struct nf_msgbuf mb, int ifindex, uint32_t handle, uint32_t parent) {
+        /* With the handle given the kernel deletes the qdisc only if it is that one (EINVAL
+         * otherwise), so a qdisc that is not ours is never removed. */
         return tc_header(mb.buf, mb.len, RTM_DELQDISC, 0, ifindex, handle, parent, 0);
 }
 

@@ -16,7 +16,8 @@ struct nlmsghdr *nf_enc_clsact(struct nf_msgbuf mb, uint16_t type, int ifindex);
 struct nlmsghdr *nf_enc_netem(struct nf_msgbuf mb, int ifindex, uint32_t handle, uint32_t parent,
                               const struct nf_netem_params *p);
 
-/* Deletes a qdisc (with its classes, filters and children). */
+/* Deletes a qdisc (with its classes, filters and children) if its handle is handle: a pooled
+ * ifb's root when the link is handed back, the capability probe's prio. */
 struct nlmsghdr *nf_enc_qdisc_del(struct nf_msgbuf mb, int ifindex, uint32_t handle, uint32_t parent);
 /* A share of flows: a prio qdisc of `bands` bands, and a flow filter in hash mode (classid =
  * baseclass + hash of the keys modulo divisor: a band of prio). */

@@ -99,6 +99,33 @@ if [ "$2" -gt "$a_n" ] && [ "$4" -gt "$r_n" ]; then
     bench_emit "\"b\":\"fault_fixed_cost\",\"impl\":\"netfaultd\",\"stage\":\"revert\",\"cycles\":$FIXED_CYCLES,\"unit\":\"ms\",\"v\":$revert_ms"
     bench_emit "\"b\":\"fault_fixed_cost\",\"impl\":\"netfaultd\",\"stage\":\"total\",\"cycles\":$FIXED_CYCLES,\"unit\":\"ms\",\"v\":$(awk -v a="$apply_ms" -v b="$revert_ms" 'BEGIN{printf "%.3f", a + b}')"
 fi
+# The same with the interface's hook already there: another fault on eth0 keeps its clsact qdisc
+# and guard filters (per interface, created with its first fault and deleted with its last), so
+# what remains is a fault's own cost: its filter, its ifb link (from the pool) and its netem.
+# Driven by one curl per request (ids are needed); the daemon's histograms time only the kernel.
+if nf_create "bench-stall: a fault that keeps eth0's hook" '{"targets":["10.0.1.11/32"],"delay":{"ms":0}}'; then
+    keep=$NF_ID
+    set -- $(hist netfaultd_fault_apply_duration_seconds) $(hist netfaultd_fault_revert_duration_seconds)
+    a_sum=$1 a_n=$2 r_sum=$3 r_n=$4
+    i=0 okc=0
+    while [ $i -lt "$FIXED_CYCLES" ]; do
+        nf_req POST /v1/faults '{"targets":["10.0.1.10/32"],"delay":{"ms":0}}'
+        [ "$NF_CODE" = 201 ] && okc=$((okc + 1))
+        nf_req DELETE "/v1/faults/$(json_str id)"
+        [ "$NF_CODE" = 200 ] && okc=$((okc + 1))
+        i=$((i + 1))
+    done
+    tap_eq "bench-stall: $FIXED_CYCLES create/delete cycles beside a fault that keeps the hook" "$okc" $((2 * FIXED_CYCLES))
+    set -- $(hist netfaultd_fault_apply_duration_seconds) $(hist netfaultd_fault_revert_duration_seconds)
+    if [ "$2" -gt "$a_n" ] && [ "$4" -gt "$r_n" ]; then
+        apply_ms=$(awk -v s0="$a_sum" -v s1="$1" -v n0="$a_n" -v n1="$2" 'BEGIN{printf "%.3f", (s1 - s0) * 1000 / (n1 - n0)}')
+        revert_ms=$(awk -v s0="$r_sum" -v s1="$3" -v n0="$r_n" -v n1="$4" 'BEGIN{printf "%.3f", (s1 - s0) * 1000 / (n1 - n0)}')
+        for st in apply:$apply_ms revert:$revert_ms total:$(awk -v a="$apply_ms" -v b="$revert_ms" 'BEGIN{printf "%.3f", a + b}'); do
+            bench_emit "\"b\":\"fault_fixed_cost\",\"impl\":\"netfaultd-hook-kept\",\"stage\":\"${st%%:*}\",\"cycles\":$FIXED_CYCLES,\"unit\":\"ms\",\"v\":${st#*:}"
+        done
+    fi
+    nf_del "$keep"
+fi
 bench_emit "\"b\":\"fault_fixed_cost_http\",\"impl\":\"netfaultd\",\"cycles\":$FIXED_CYCLES,\"unit\":\"ms\",\"vs\":[$(awk 'NR%2==1{a=$2} NR%2==0{printf "%s%.3f", s, (a+$2)*1000; s=","}' "$WORK/replies")]"
 
 state_same "bench-stall: kernel state at the end equals the start" "$WORK/before"

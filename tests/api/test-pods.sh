@@ -97,7 +97,7 @@ check "CRI-O's conmon is not one of pod A's containers" sh -c "! echo '$BODY' | 
 
 dry() { req POST '/v1/faults?dry_run=true' "{\"targets\":[\"10.9.0.0/16\"],\"delay\":{\"ms\":100},\"netns\":$1${2:+,$2}}"; }
 dry "{\"pod_uid\":\"$UA\"}"
-expect "a dry run by pod_uid lands in pod A, on eth0 (its default route), named by pod_uid" 200 '"state":"planned"' "\"netns\":{\"inode\":$NSA" '"named_by":"pod_uid"' "\"pod_uid\":\"$UA\"" '"interfaces":["eth0"]' '"ifb":"nfe0.2"'
+expect "a dry run by pod_uid lands in pod A, on eth0 (its default route), named by pod_uid" 200 '"state":"planned"' "\"netns\":{\"inode\":$NSA" '"named_by":"pod_uid"' "\"pod_uid\":\"$UA\"" '"interfaces":["eth0"]' '"ifb":"nfp0"'
 dry "{\"container_id\":\"containerd://${CB:0:16}\"}"
 expect "by a container id prefix (with its runtime scheme): pod B" 200 "\"netns\":{\"inode\":$NSB" '"named_by":"container_id"' "\"pod_uid\":\"$UB\""
 dry "{\"pid\":$PA}"

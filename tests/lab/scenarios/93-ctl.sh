@@ -36,12 +36,14 @@ ns_up() { # NAME N: namespace NAME, eth0 10.0.2N.2/24 on a veth to net, default 
     $IP -n net link set "v$1" up
     $IP -n "$1" route add default via "10.0.2$2.1" dev eth0
 }
-ns_dump() { # NS FILE
+ns_dump() { # NS FILE; idle ifb pool links left out while the daemons run (see lib.sh state_dump)
+    local pool=
+    [ -n "$PIDS" ] && pool=$(pool_links_in "$1")
     {
-        echo "## tc qdisc show"; $IP netns exec "$1" $TC qdisc show 2>&1
+        echo "## tc qdisc show"; $IP netns exec "$1" $TC qdisc show 2>&1 | without_pool_qdiscs "$pool"
         echo "## egress"; $IP netns exec "$1" $TC filter show dev eth0 egress 2>&1
         echo "## ingress"; $IP netns exec "$1" $TC filter show dev eth0 ingress 2>&1
-        echo "## links"; $IP netns exec "$1" $IP link show 2>&1
+        echo "## links"; $IP netns exec "$1" $IP link show 2>&1 | without_pool_links "$pool"
     } >"$2"
 }
 ns_clean() { ns_dump "$1" "$WORK/$1.now"; cmp -s "$WORK/$1.before" "$WORK/$1.now"; }
