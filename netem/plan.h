@@ -28,7 +28,9 @@
 #define NF_QDISC_MAJOR 0x4e46u   /* "NF": major handle of the netem qdisc on our ifb links */
 #define NF_ACT_INDEX_BASE 0x4e460000u /* shared action indexes: base + 0..0xffff (the planner's */
                                       /* slot-based default; the registry rotates them) */
-#define NF_IFB_PREFIX "nf"       /* ifb link of slot s on ifindex i: nf{e|i}<s>.<i> */
+#define NF_IFB_PREFIX "nf"       /* ifb link of slot s on ifindex i: nf{e|i}<s>.<i>, what the */
+                                 /* planner names; with the pool (ifb_pool.h) the applier */
+                                 /* rewrites name and ifindex to a pooled nfp<k> */
 #define NF_IFB_INDEX_BASE 0x4e460000 /* ifindex of our ifb links: base + 64s + link number */
 #define NF_LINK_ALIAS_PREFIX "netfaultd:"
 /* A share of flows (flows_percent = 10w + r): the ifb's root is a prio qdisc of ten bands
