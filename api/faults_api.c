@@ -320,11 +320,15 @@ void nf_api_faults_delete_all(struct nf_api *api, struct evhttp_request *req, co
         struct nf_err e;
         size_t n = 0;
         (void)id;
-        if (d && !(d->ids = calloc(api->reg->n_faults + 1, sizeof(*d->ids))))
-                d = (free(d), NULL);
-        if (d && !(d->ev = event_new(api->base, -1, 0, delete_all_step, d)))
-                d = (free(d->ids), free(d), NULL);
-        if (!d) {
+        if (d) {
+                d->ids = calloc(api->reg->n_faults + 1, sizeof(*d->ids));
+                d->ev = event_new(api->base, -1, 0, delete_all_step, d);
+        }
+        if (!d || !d->ids || !d->ev) {
+                if (d && d->ev)
+                        event_free(d->ev);
+                free(d ? d->ids : NULL);
+                free(d);
                 nf_fail(&e, NF_ERR_INTERNAL, "internal", NULL, "out of memory");
                 return nf_api_reply_error(req, &e);
         }

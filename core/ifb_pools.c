@@ -12,8 +12,7 @@
 
 void nf_registry_pool_setup(const struct nf_registry *r, struct nf_ns *ns) {
         /* Settings only: the pool's state (links idle or taken) stays as it is. */
-        ns->applier.pool.max_idle = r->lim.ifb_pool > NF_IFB_POOL_MAX ? NF_IFB_POOL_MAX : r->lim.ifb_pool;
-        ns->applier.pool.idle_ms = (int64_t)r->lim.ifb_pool_idle_s * 1000;
+        nf_ifb_pool_configure(&ns->applier.pool, r->lim.ifb_pool, (int64_t)r->lim.ifb_pool_idle_s * 1000);
 }
 
 /* The earliest moment an idle link of any namespace falls due, or -1. */

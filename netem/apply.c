@@ -258,11 +258,10 @@ static void queue_filters(struct nf_applier *a, const struct nf_plan *p, size_t 
 }
 
 int nf_apply_bind(struct nf_applier *a, struct nf_plan *p) {
-        int64_t now = now_ms();
         for (size_t i = 0; i < p->n_links; i++) {
                 if (!nf_action_info(p->links[i].action)->ifb)
                         continue;
-                int r = nf_ifb_pool_bind(&a->pool, &p->links[i], now);
+                int r = nf_ifb_pool_bind(&a->pool, &p->links[i]);
                 if (r < 0) {
                         nf_apply_unbind(a, p);
                         return r;
@@ -278,7 +277,7 @@ void nf_apply_preview(const struct nf_applier *a, struct nf_plan *p) {
         *copy = a->pool;
         for (size_t i = 0; i < p->n_links; i++)
                 if (nf_action_info(p->links[i].action)->ifb)
-                        nf_ifb_pool_bind(copy, &p->links[i], 0);
+                        nf_ifb_pool_bind(copy, &p->links[i]);
         free(copy);
 }
 

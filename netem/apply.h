@@ -30,7 +30,7 @@ struct nf_applier {
          * for it, so a blackhole of 0.0.0.0/0 cannot cut the API off. */
         uint16_t guard_port;
         /* Idle ifb links kept for the next fault (ifb_pool.h); off (max_idle 0) until the owner
-         * sets it with nf_ifb_pool_init(). */
+         * sets it with nf_ifb_pool_configure(). */
         struct nf_ifb_pool pool;
 };
 

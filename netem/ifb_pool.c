@@ -6,6 +6,10 @@
 
 void nf_ifb_pool_init(struct nf_ifb_pool *p, unsigned max_idle, int64_t idle_ms) {
         memset(p, 0, sizeof(*p));
+        nf_ifb_pool_configure(p, max_idle, idle_ms);
+}
+
+void nf_ifb_pool_configure(struct nf_ifb_pool *p, unsigned max_idle, int64_t idle_ms) {
         p->max_idle = max_idle > NF_IFB_POOL_MAX ? NF_IFB_POOL_MAX : max_idle;
         p->idle_ms = idle_ms;
 }
@@ -31,9 +35,8 @@ static void idle_remove(struct nf_ifb_pool *p, size_t i) {
         p->n_idle--;
 }
 
-int nf_ifb_pool_bind(struct nf_ifb_pool *p, struct nf_plan_link *l, int64_t now_ms) {
+int nf_ifb_pool_bind(struct nf_ifb_pool *p, struct nf_plan_link *l) {
         int k = nf_ifb_pool_k(l->ifb_ifindex);
-        (void)now_ms;
         if (p->max_idle == 0)
                 return 0;
         if (k >= 0 && (p->state[k] == NF_IFB_NEW || p->state[k] == NF_IFB_REUSED || p->state[k] == NF_IFB_BUSY))

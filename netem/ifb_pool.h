@@ -55,6 +55,8 @@ struct nf_ifb_pool {
 };
 
 void nf_ifb_pool_init(struct nf_ifb_pool *p, unsigned max_idle, int64_t idle_ms);
+/* The settings only (at most NF_IFB_POOL_MAX idle); links idle or taken stay as they are. */
+void nf_ifb_pool_configure(struct nf_ifb_pool *p, unsigned max_idle, int64_t idle_ms);
 /* k of a pool link's ifindex, or -1 for any other ifindex. */
 int nf_ifb_pool_k(int ifindex);
 
@@ -62,7 +64,7 @@ int nf_ifb_pool_k(int ifindex);
  * slot name): the most recently idled link (REUSED), else the lowest free k (NEW). Writes the
  * link's name and ifindex into l; the alias stays the fault's. A link already chosen is kept
  * (idempotent). -ENOSPC when every k is taken. */
-int nf_ifb_pool_bind(struct nf_ifb_pool *p, struct nf_plan_link *l, int64_t now_ms);
+int nf_ifb_pool_bind(struct nf_ifb_pool *p, struct nf_plan_link *l);
 /* Undoes a bind that was never applied: a REUSED link goes idle again, a NEW one is free. */
 void nf_ifb_pool_unbind(struct nf_ifb_pool *p, const struct nf_plan_link *l, int64_t now_ms);
 /* The fault's apply went through: its links are BUSY. */
